@@ -1,12 +1,15 @@
-"""Tests for the libespeak-ng ctypes binding: real synthesis, lengths, concurrency."""
+"""Tests for the eSpeak-ng binding and its Pipecat TTS service: real synthesis, no fakes."""
 
 import array
 import asyncio
 import threading
 
 import pytest
+from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
+from pipecat.tests.utils import run_test
 
 from engines.espeak import EspeakError, synthesize, synthesize_async
+from engines.espeak_tts import EspeakTTSService
 
 
 def _peak(pcm: bytes) -> int:
@@ -63,3 +66,26 @@ async def test_async_wrapper_runs_calls_concurrently() -> None:
     lengths = [len(pcm) for pcm, _ in outs]
     assert all(n > 0 for n in lengths)
     assert lengths[0] < lengths[2]
+
+
+async def test_tts_service_emits_labelled_audio_between_started_and_stopped() -> None:
+    tts = EspeakTTSService(settings=EspeakTTSService.Settings(voice="en", rate_wpm=180))
+    down, _ = await run_test(
+        tts, frames_to_send=[TTSSpeakFrame("Thank you for calling Bright Smile Dental.")]
+    )
+    names = [type(f).__name__ for f in down]
+    assert "TTSStartedFrame" in names
+    assert "TTSStoppedFrame" in names
+    assert names.index("TTSStartedFrame") < names.index("TTSAudioRawFrame")
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert {f.sample_rate for f in audio} == {22050}
+    seconds = sum(len(f.audio) for f in audio) / 2 / 22050
+    assert 1.0 < seconds < 4.0
+
+
+async def test_tts_service_resamples_when_asked_for_another_rate() -> None:
+    tts = EspeakTTSService(sample_rate=16000)
+    down, _ = await run_test(tts, frames_to_send=[TTSSpeakFrame("Goodbye.")])
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert audio
+    assert {f.sample_rate for f in audio} == {16000}
