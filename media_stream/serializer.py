@@ -1,0 +1,115 @@
+"""Pipecat's Twilio serializer, hardened against bad input and taught `mark` and `stop`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+
+from loguru import logger
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.audio.utils import ulaw_to_pcm
+from pipecat.frames.frames import Frame, InputAudioRawFrame, InputDTMFFrame
+from pipecat.serializers.twilio import TwilioFrameSerializer
+
+from media_stream.frames import TwilioMarkFrame, TwilioStopFrame
+
+# Twilio sends 20 ms (160 bytes) per message; allow generous slack, refuse floods.
+MAX_MEDIA_PAYLOAD_BYTES = 8000
+MAX_MESSAGE_CHARS = 64 * 1024
+
+
+class ZylinTwilioSerializer(TwilioFrameSerializer):
+    """Never raises on what a socket sends: a bad message is counted, logged once, dropped.
+
+    An exception escaping `deserialize` would end the transport's receive loop and with it the
+    call, so every path here returns a frame or None. `mark` and `stop` become frames our
+    processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
+    (transferred, or the caller already hung up).
+    """
+
+    def __init__(self, *args, should_hang_up: Callable[[], bool] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._should_hang_up = should_hang_up or (lambda: True)
+        self.rejected: dict[str, int] = {}
+
+    def _reject(self, why: str) -> None:
+        count = self.rejected.get(why, 0) + 1
+        self.rejected[why] = count
+        if count == 1 or count % 500 == 0:
+            logger.warning(f"Dropped a Twilio stream message ({why}), {count} so far")
+
+    async def _hang_up_call(self) -> None:
+        if self._should_hang_up():
+            await super()._hang_up_call()
+
+    async def deserialize(self, data: str | bytes) -> Frame | None:
+        """Turn one Twilio message into a frame, or None (dropped, with a reason counted)."""
+        if isinstance(data, (bytes, bytearray)):
+            self._reject("binary frame")
+            return None
+        if len(data) > MAX_MESSAGE_CHARS:
+            self._reject("oversized message")
+            return None
+        try:
+            message = json.loads(data)
+        except (json.JSONDecodeError, RecursionError):
+            self._reject("not JSON")
+            return None
+        if not isinstance(message, dict):
+            self._reject("not a JSON object")
+            return None
+        event = message.get("event")
+        try:
+            if event == "media":
+                return await self._media(message)
+            if event == "dtmf":
+                return self._dtmf(message)
+            if event == "mark":
+                mark = message.get("mark")
+                name = mark.get("name") if isinstance(mark, dict) else None
+                if not isinstance(name, str):
+                    self._reject("mark without a name")
+                    return None
+                return TwilioMarkFrame(name=name)
+            if event == "stop":
+                return TwilioStopFrame()
+            if event in ("connected", "start"):
+                self._reject(f"repeated {event}")
+                return None
+        except Exception as exc:  # a malformed message must never end the call
+            self._reject(f"malformed {event}: {type(exc).__name__}")
+            return None
+        self._reject("unknown event")
+        return None
+
+    async def _media(self, message: dict) -> Frame | None:
+        media = message.get("media")
+        payload = media.get("payload") if isinstance(media, dict) else None
+        if not isinstance(payload, str) or not payload:
+            self._reject("media without payload")
+            return None
+        if len(payload) > MAX_MEDIA_PAYLOAD_BYTES * 4 // 3 + 4:
+            self._reject("oversized media payload")
+            return None
+        try:
+            audio = base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            self._reject("invalid base64")
+            return None
+        pcm = await ulaw_to_pcm(
+            audio, self._twilio_sample_rate, self._sample_rate, self._input_resampler
+        )
+        if not pcm:
+            return None
+        return InputAudioRawFrame(audio=pcm, num_channels=1, sample_rate=self._sample_rate)
+
+    def _dtmf(self, message: dict) -> Frame | None:
+        dtmf = message.get("dtmf")
+        digit = dtmf.get("digit") if isinstance(dtmf, dict) else None
+        try:
+            return InputDTMFFrame(KeypadEntry(digit))
+        except ValueError:
+            self._reject("unknown DTMF digit")
+            return None
