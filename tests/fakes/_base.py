@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
 from collections.abc import Callable
 from types import TracebackType
@@ -107,8 +108,12 @@ def run_forever(*servers: FakeServer) -> None:
         for server in servers:
             await server.start()
             logging.getLogger("fakes").info("%s listening on %s", type(server).__name__, server.url)
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, done.set)
         try:
-            await asyncio.Event().wait()
+            await done.wait()
         finally:
             for server in servers:
                 await server.stop()
