@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     silence_prompt_secs: float = 10.0
     turn_latency_target_ms: int = 3000
     vad_stop_secs: float = 0.2
+    turn_pause_secs: float = 0.1
     smart_turn: bool = False
 
     # Owner's API.
@@ -109,6 +110,11 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return driver + value[len(prefix) :]
         return value
+
+    @property
+    def twilio_token(self) -> str | None:
+        """The Twilio auth token in clear, for the clients that need it."""
+        return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None
 
     @property
     def effective_stt(self) -> SttProvider:

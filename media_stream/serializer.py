@@ -33,6 +33,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         super().__init__(*args, **kwargs)
         self._should_hang_up = should_hang_up or (lambda: True)
         self.rejected: dict[str, int] = {}
+        self.stopped = False
 
     def _reject(self, why: str) -> None:
         count = self.rejected.get(why, 0) + 1
@@ -41,7 +42,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
             logger.warning(f"Dropped a Twilio stream message ({why}), {count} so far")
 
     async def _hang_up_call(self) -> None:
-        if self._should_hang_up():
+        if not self.stopped and self._should_hang_up():
             await super()._hang_up_call()
 
     async def deserialize(self, data: str | bytes) -> Frame | None:
@@ -74,6 +75,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
                     return None
                 return TwilioMarkFrame(name=name)
             if event == "stop":
+                self.stopped = True
                 return TwilioStopFrame()
             if event in ("connected", "start"):
                 self._reject(f"repeated {event}")

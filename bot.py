@@ -1,0 +1,216 @@
+"""Builds and runs one call's Pipecat pipeline: transport -> STT -> LLM + tools -> TTS -> caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from loguru import logger
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.services.llm_service import LLMService
+from pipecat.services.stt_service import STTService
+from pipecat.services.tts_service import TTSService
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
+    SpeechTimeoutUserTurnStopStrategy,
+)
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from business import BusinessProfile
+from call_resources import CallResources
+from processors.call_guard import CallGuard, GuardLines
+from processors.keypad import Keypad
+from processors.playback_marks import PlaybackMarks
+from prompts import Prompts, render_system_prompt
+from settings import LlmProvider, Settings, SttProvider, TtsProvider
+from tools import ALL_TOOLS
+from tools.escalation import escalate
+
+# Twilio's side is 8 kHz; the pipeline runs its input at 16 kHz (measured cheaper per call
+# than 8 kHz in Pipecat 1.14, and what Silero and the STT engines prefer).
+PIPELINE_IN_RATE = 16000
+PIPELINE_OUT_RATE = 8000
+OPENAI_TTS_RATE = 24000
+
+
+@dataclass
+class CallServices:
+    """The three AI services of one call; built per call, never shared between calls."""
+
+    stt: STTService
+    llm: LLMService
+    tts: TTSService
+
+
+def make_services(
+    settings: Settings, profile: BusinessProfile, now: Callable[[], datetime]
+) -> CallServices:
+    """Cloud services where keys are set, local demo engines otherwise (see `Settings`)."""
+    return CallServices(
+        stt=_make_stt(settings, profile),
+        llm=_make_llm(settings, profile, now),
+        tts=_make_tts(settings),
+    )
+
+
+def _secret(value) -> str:
+    return value.get_secret_value() if value else ""
+
+
+def _make_stt(settings: Settings, profile: BusinessProfile) -> STTService:
+    if settings.effective_stt == SttProvider.DEEPGRAM:
+        from pipecat.services.deepgram.stt import DeepgramSTTService
+
+        return DeepgramSTTService(
+            api_key=_secret(settings.deepgram_api_key),
+            base_url=settings.deepgram_base_url or "",
+            settings=DeepgramSTTService.Settings(
+                model=settings.deepgram_model,
+                language="en-US",
+                interim_results=True,
+                smart_format=True,
+                punctuate=True,
+            ),
+        )
+    from engines.pocketsphinx_stt import PocketsphinxSTTService
+
+    return PocketsphinxSTTService.for_profile(profile)
+
+
+def _make_llm(
+    settings: Settings, profile: BusinessProfile, now: Callable[[], datetime]
+) -> LLMService:
+    if settings.effective_llm == LlmProvider.OPENAI:
+        from pipecat.services.openai.llm import OpenAILLMService
+
+        return OpenAILLMService(
+            api_key=_secret(settings.openai_api_key),
+            base_url=settings.openai_base_url,
+            settings=OpenAILLMService.Settings(model=settings.openai_model, temperature=0.3),
+            retry_timeout_secs=settings.llm_timeout_secs,
+            retry_on_timeout=True,
+        )
+    from engines.demo_brain import DemoBrainLLMService
+
+    return DemoBrainLLMService(profile=profile, now=now)
+
+
+def _make_tts(settings: Settings) -> TTSService:
+    if settings.effective_tts == TtsProvider.OPENAI:
+        from pipecat.services.openai.tts import OpenAITTSService
+
+        return OpenAITTSService(
+            api_key=_secret(settings.openai_api_key),
+            base_url=settings.openai_base_url,
+            sample_rate=OPENAI_TTS_RATE,
+            settings=OpenAITTSService.Settings(
+                model=settings.openai_tts_model, voice=settings.openai_tts_voice
+            ),
+        )
+    from engines.espeak_tts import EspeakTTSService
+
+    return EspeakTTSService()
+
+
+def _turn_strategies(settings: Settings) -> UserTurnStrategies:
+    """Silence-timeout turn ends by default: smart-turn stalls under load (pipecat-notes)."""
+    if settings.smart_turn:
+        return UserTurnStrategies()
+    return UserTurnStrategies(
+        stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=settings.turn_pause_secs)]
+    )
+
+
+def build_worker(
+    transport: BaseTransport,
+    resources: CallResources,
+    services: CallServices,
+    prompts: Prompts,
+) -> PipelineWorker:
+    """The per-call pipeline; tests build the same one with other services and transports."""
+    settings, profile = resources.settings, resources.profile
+    context = LLMContext(
+        messages=[
+            {
+                "role": "system",
+                "content": render_system_prompt(
+                    prompts, profile, now=resources.now(), caller_known=bool(resources.caller_phone)
+                ),
+            }
+        ],
+        tools=list(ALL_TOOLS),
+    )
+    aggregators = LLMContextAggregatorPair(
+        context,
+        user_params=LLMUserAggregatorParams(
+            vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=settings.vad_stop_secs)),
+            user_turn_strategies=_turn_strategies(settings),
+        ),
+    )
+
+    def set_end_reason(reason: str) -> None:
+        resources.end_reason = resources.end_reason or reason
+
+    async def on_zero() -> str:
+        result = await escalate(resources, "caller pressed 0", source="dtmf")
+        return str(result.get("say") or prompts.line("dtmf_message", profile))
+
+    guard = CallGuard(
+        lines=GuardLines(
+            still_there=prompts.line("still_there", profile),
+            silence_goodbye=prompts.line("silence_goodbye", profile),
+            max_duration_goodbye=prompts.line("max_duration_goodbye", profile),
+        ),
+        max_call_secs=settings.max_call_secs,
+        silence_secs=settings.silence_prompt_secs,
+        after_speech=resources.after_speech,
+        on_end_reason=set_end_reason,
+    )
+    pipeline = Pipeline(
+        [
+            transport.input(),
+            services.stt,
+            aggregators.user(),
+            services.llm,
+            Keypad(on_zero=on_zero),
+            guard,
+            services.tts,
+            PlaybackMarks(resources.stream_sid),
+            transport.output(),
+            aggregators.assistant(),
+        ]
+    )
+    worker = PipelineWorker(
+        pipeline,
+        app_resources=resources,
+        params=PipelineParams(
+            audio_in_sample_rate=PIPELINE_IN_RATE,
+            audio_out_sample_rate=PIPELINE_OUT_RATE,
+            enable_metrics=True,
+            enable_usage_metrics=True,
+        ),
+        idle_timeout_secs=None,
+        enable_rtvi=False,
+    )
+
+    @transport.event_handler("on_client_connected")
+    async def _greet(_transport, _client) -> None:
+        await worker.queue_frame(TTSSpeakFrame(prompts.greeting(profile)))
+
+    @transport.event_handler("on_client_disconnected")
+    async def _hung_up(_transport, _client) -> None:
+        set_end_reason("caller_hangup")
+        logger.info("Caller disconnected")
+        await worker.cancel(reason="caller hung up")
+
+    return worker

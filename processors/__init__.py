@@ -1,0 +1,1 @@
+"""Zylin's own Pipecat FrameProcessors: playback marks, call guard, keypad."""

@@ -1,0 +1,141 @@
+"""Keeps a call within bounds: maximum length, caller silence, and work queued for after speech."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from loguru import logger
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    CancelWorkerFrame,
+    EndWorkerFrame,
+    Frame,
+    FunctionCallsStartedFrame,
+    LLMFullResponseStartFrame,
+    StartFrame,
+    TTSSpeakFrame,
+    UserStartedSpeakingFrame,
+    UserStoppedSpeakingFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from media_stream.frames import TwilioStopFrame
+from processors.frames import PlaybackFinishedFrame
+
+
+@dataclass(frozen=True)
+class GuardLines:
+    """What Zylin says when the guard steps in (from prompts/lines.yaml)."""
+
+    still_there: str
+    silence_goodbye: str
+    max_duration_goodbye: str
+
+
+class CallGuard(FrameProcessor):
+    """Place between the LLM and the TTS.
+
+    - Maximum call length: a polite goodbye, then the call ends.
+    - Silence: counted from the end of playback (Twilio's mark echo), not from when audio was
+      sent; one "are you still there?", then goodbye.
+    - Twilio's `stop`: the call is over, so the pipeline is cancelled at once.
+    - `after_speech`: callables queued by tools (e.g. the transfer's REST update) run once the
+      caller has heard Zylin's last words.
+    """
+
+    def __init__(
+        self,
+        *,
+        lines: GuardLines,
+        max_call_secs: float,
+        silence_secs: float,
+        after_speech: list[Callable[[], Awaitable[None]]],
+        on_end_reason: Callable[[str], None],
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._lines = lines
+        self._max_call_secs = max_call_secs
+        self._silence_secs = silence_secs
+        self._after_speech = after_speech
+        self._on_end_reason = on_end_reason
+        self._duration_task: asyncio.Task | None = None
+        self._silence_task: asyncio.Task | None = None
+        self._prompted = False
+        self._user_speaking = False
+        self._ending = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Watch turn-taking frames; consume only our own PlaybackFinishedFrame."""
+        await super().process_frame(frame, direction)
+        if isinstance(frame, PlaybackFinishedFrame):
+            await self._on_playback_finished()
+            return
+        if isinstance(frame, TwilioStopFrame):
+            logger.info("Twilio stopped the stream: the call is over")
+            self._on_end_reason("caller_hangup")
+            await self.push_frame(CancelWorkerFrame(reason="twilio stop"), FrameDirection.UPSTREAM)
+            return
+        if isinstance(frame, StartFrame):
+            self._duration_task = self.create_task(self._duration_limit(), "max-call-duration")
+        elif isinstance(frame, UserStartedSpeakingFrame):
+            self._user_speaking = True
+            self._prompted = False
+            await self._cancel_silence()
+        elif isinstance(frame, UserStoppedSpeakingFrame):
+            self._user_speaking = False
+        elif isinstance(
+            frame, (BotStartedSpeakingFrame, LLMFullResponseStartFrame, FunctionCallsStartedFrame)
+        ):
+            await self._cancel_silence()
+        await self.push_frame(frame, direction)
+
+    async def cleanup(self) -> None:
+        """Stop timers with the pipeline."""
+        await super().cleanup()
+        await self._cancel_silence()
+        if self._duration_task:
+            await self.cancel_task(self._duration_task)
+            self._duration_task = None
+
+    async def _on_playback_finished(self) -> None:
+        pending, self._after_speech[:] = list(self._after_speech), []
+        for action in pending:
+            try:
+                await action()
+            except Exception as exc:  # a failed hand-off is logged; the call goes on
+                logger.error(f"After-speech action failed: {exc}")
+        if not self._user_speaking and not self._ending:
+            await self._cancel_silence()
+            self._silence_task = self.create_task(self._silence_timer(), "silence-timer")
+
+    async def _cancel_silence(self) -> None:
+        if self._silence_task:
+            task, self._silence_task = self._silence_task, None
+            await self.cancel_task(task)
+
+    async def _silence_timer(self) -> None:
+        await asyncio.sleep(self._silence_secs)
+        self._silence_task = None
+        if self._prompted:
+            logger.info("Caller silent after the prompt: ending the call")
+            await self._end("silence", self._lines.silence_goodbye)
+        else:
+            self._prompted = True
+            await self.push_frame(TTSSpeakFrame(self._lines.still_there))
+
+    async def _duration_limit(self) -> None:
+        await asyncio.sleep(self._max_call_secs)
+        self._duration_task = None
+        logger.info(f"Call reached the {self._max_call_secs:.0f} s limit: ending it")
+        await self._end("max_duration", self._lines.max_duration_goodbye)
+
+    async def _end(self, reason: str, goodbye: str) -> None:
+        if self._ending:
+            return
+        self._ending = True
+        self._on_end_reason(reason)
+        await self.push_frame(TTSSpeakFrame(goodbye))
+        await self.push_frame(EndWorkerFrame(reason=reason))

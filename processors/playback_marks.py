@@ -1,0 +1,67 @@
+"""Sends a Twilio `mark` after each bot utterance and reports when the caller has heard it."""
+
+from __future__ import annotations
+
+from pipecat.frames.frames import (
+    Frame,
+    InterruptionFrame,
+    OutputTransportMessageFrame,
+    TTSStoppedFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from media_stream.frames import TwilioMarkFrame
+from processors.frames import PlaybackFinishedFrame
+
+
+class PlaybackMarks(FrameProcessor):
+    """Place right before `transport.output()`.
+
+    Audio sent to Twilio is queued and played later, so "sent" is not "heard". After each
+    utterance's audio we queue a mark; Twilio echoes it when playback reaches it (or at once
+    when a `clear` dropped the audio). When the newest mark comes back, everything has been
+    heard, and a `PlaybackFinishedFrame` goes upstream to whoever starts timers or transfers.
+    """
+
+    def __init__(self, stream_sid: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._stream_sid = stream_sid
+        self._sent = 0
+        self._newest: str | None = None
+        self._cleared = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether a mark we sent has not come back yet."""
+        return self._newest is not None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Queue a mark after each utterance; turn the newest echo into PlaybackFinished."""
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TwilioMarkFrame):
+            await self._on_echo(frame.name)
+            return
+        if isinstance(frame, InterruptionFrame):
+            self._cleared = True
+        await self.push_frame(frame, direction)
+        if isinstance(frame, TTSStoppedFrame) and direction == FrameDirection.DOWNSTREAM:
+            self._sent += 1
+            self._newest = f"utterance-{self._sent}"
+            self._cleared = False
+            await self.push_frame(
+                OutputTransportMessageFrame(
+                    message={
+                        "event": "mark",
+                        "streamSid": self._stream_sid,
+                        "mark": {"name": self._newest},
+                    }
+                )
+            )
+
+    async def _on_echo(self, name: str) -> None:
+        if name != self._newest:
+            return
+        self._newest = None
+        await self.push_frame(
+            PlaybackFinishedFrame(interrupted=self._cleared), FrameDirection.UPSTREAM
+        )
