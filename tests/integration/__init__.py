@@ -1,0 +1,1 @@
+"""Integration tests: servers over HTTP/WebSocket, storage, and real SDK clients against fakes."""
