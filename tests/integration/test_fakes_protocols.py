@@ -16,6 +16,7 @@ from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
 from deepgram.core import ApiError
 from deepgram.core.events import EventType
 from deepgram.listen.v1.types import ListenV1Metadata, ListenV1Results
+from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import (
     EndFrame,
     ErrorFrame,
@@ -339,6 +340,26 @@ async def test_openai_sdk_speech_pcm(oai: OpenAIFake) -> None:
     assert seconds[0] == pytest.approx(len(short_text) * 0.055, rel=0.05)
     assert seconds[1] == pytest.approx(len(long_text) * 0.055, rel=0.05)
     assert [r["input"] for r in oai.speech_requests] == [short_text, long_text]
+
+
+async def test_openai_speech_reads_as_speech_to_silero_vad(oai: OpenAIFake) -> None:
+    async with oai_client(oai).audio.speech.with_streaming_response.create(
+        model="tts-1",
+        voice="alloy",
+        input="Your cleaning is booked for Tuesday at nine.",
+        response_format="pcm",
+    ) as response:
+        pcm24 = np.frombuffer(await response.read(), dtype="<i2").astype(np.float64)
+    pcm16 = np.interp(np.arange(0, len(pcm24), 1.5), np.arange(len(pcm24)), pcm24).astype("<i2")
+    vad = SileroVADAnalyzer(sample_rate=RATE)
+    vad.set_sample_rate(RATE)
+    step = vad.num_frames_required()
+    confidences = [
+        vad.voice_confidence(pcm16[i : i + step].tobytes())
+        for i in range(0, len(pcm16) - step, step)
+    ]
+    # Silero needs ~0.25 s to warm up; after that the fake voice must hold above 0.7.
+    assert np.mean(np.array(confidences[8:]) > 0.7) > 0.9
 
 
 async def test_openai_rejects_bad_key(oai: OpenAIFake) -> None:
