@@ -1,0 +1,322 @@
+"""The demo brain in a real Pipecat pipeline: real LLMContext, real aggregator, tool doubles."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pipecat.frames.frames import Frame, LLMContextFrame, LLMMessagesAppendFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import LLMAssistantAggregator
+from pipecat.services.llm_service import FunctionCallParams
+from pipecat.tests.utils import SleepFrame, run_test
+
+from business.profile import BusinessProfile
+from engines.demo_brain import DemoBrainLLMService
+
+PROFILE = {
+    "name": "Bright Smile Dental",
+    "timezone": "America/New_York",
+    "owner_phone": "+15551230000",
+    "hours": {
+        "mon": "09:00-17:00",
+        "tue": "09:00-17:00",
+        "wed": "09:00-17:00",
+        "thu": "09:00-17:00",
+        "fri": "09:00-13:00",
+        "sat": "closed",
+        "sun": "closed",
+    },
+    "services": [
+        {"name": "Cleaning", "minutes": 30, "price": "$90"},
+        {"name": "Checkup", "minutes": 45, "price": "$120"},
+        {"name": "Whitening", "minutes": 60, "price": "$250"},
+    ],
+    "faq": [{"q": "Do you take insurance?", "a": "Yes, most major plans."}],
+}
+# Wednesday 25 November 2026, 10:00 in New York.
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+class ToolDoubles:
+    """Stand-ins for Zylin's tools (not our code under test): record calls, return JSON."""
+
+    def __init__(
+        self,
+        *,
+        free: Sequence[str] = ("09:00", "09:30", "10:00", "10:30", "14:00"),
+        appointments: Sequence[dict[str, Any]] = (),
+        fail: dict[str, str] | None = None,
+    ) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.free = list(free)
+        self.appointments = list(appointments)
+        self.fail = fail or {}
+
+    async def _answer(self, params: FunctionCallParams, name: str, result: dict[str, Any]) -> None:
+        self.calls.append((name, dict(params.arguments)))
+        if name in self.fail:
+            result = {"error": self.fail[name]}
+        await params.result_callback(result)
+
+    def functions(self) -> list[Any]:
+        doubles = self
+
+        async def check_availability(params: FunctionCallParams, date: str, service: str) -> None:
+            """Free start times for a service on a date.
+
+            Args:
+                date: Day, YYYY-MM-DD.
+                service: Service name.
+            """
+            slots = [f"{date}T{t}:00-05:00" for t in doubles.free]
+            await doubles._answer(params, "check_availability", {"date": date, "slots": slots})
+
+        async def book_appointment(
+            params: FunctionCallParams, service: str, start: str, caller_name: str, notes: str
+        ) -> None:
+            """Book an appointment.
+
+            Args:
+                service: Service name.
+                start: Local start, YYYY-MM-DDTHH:MM.
+                caller_name: Caller's name.
+                notes: Anything else.
+            """
+            await doubles._answer(params, "book_appointment", {"appointment_id": "A1"})
+
+        async def find_my_appointments(params: FunctionCallParams) -> None:
+            """The caller's upcoming appointments."""
+            result = {"appointments": doubles.appointments}
+            await doubles._answer(params, "find_my_appointments", result)
+
+        async def cancel_appointment(params: FunctionCallParams, appointment_id: str) -> None:
+            """Cancel an appointment.
+
+            Args:
+                appointment_id: Which one.
+            """
+            await doubles._answer(params, "cancel_appointment", {"cancelled": True})
+
+        async def reschedule_appointment(
+            params: FunctionCallParams, appointment_id: str, new_start: str
+        ) -> None:
+            """Move an appointment.
+
+            Args:
+                appointment_id: Which one.
+                new_start: Local start, YYYY-MM-DDTHH:MM.
+            """
+            await doubles._answer(params, "reschedule_appointment", {"ok": True})
+
+        async def take_message(
+            params: FunctionCallParams, caller_name: str, message: str, callback_number: str
+        ) -> None:
+            """Take a message for the owner.
+
+            Args:
+                caller_name: Caller's name.
+                message: The message.
+                callback_number: Where to call back.
+            """
+            await doubles._answer(params, "take_message", {"ok": True})
+
+        async def transfer_to_human(params: FunctionCallParams, reason: str) -> None:
+            """Transfer to the owner.
+
+            Args:
+                reason: Why.
+            """
+            await doubles._answer(params, "transfer_to_human", {"transferring": True})
+
+        async def end_call(params: FunctionCallParams) -> None:
+            """Hang up after the goodbye."""
+            await doubles._answer(params, "end_call", {"ending": True})
+
+        return [
+            check_availability,
+            book_appointment,
+            find_my_appointments,
+            cancel_appointment,
+            reschedule_appointment,
+            take_message,
+            transfer_to_human,
+            end_call,
+        ]
+
+
+async def converse(
+    turns: list[str], tools: ToolDoubles
+) -> tuple[list[str], LLMContext, Sequence[Frame]]:
+    """Run the caller's turns through brain + assistant aggregator; return what it said."""
+    profile = BusinessProfile.model_validate(PROFILE)
+    context = LLMContext(messages=[{"role": "system", "content": "demo"}], tools=tools.functions())
+    brain = DemoBrainLLMService(profile=profile, now=lambda: NOW)
+    assistant = LLMAssistantAggregator(context)
+    frames: list[Frame] = [LLMContextFrame(context), SleepFrame(0.05)]
+    for turn in turns:
+        frames.append(
+            LLMMessagesAppendFrame(messages=[{"role": "user", "content": turn}], run_llm=True)
+        )
+        frames.append(SleepFrame(0.15))
+    down, _ = await run_test(Pipeline([brain, assistant]), frames_to_send=frames)
+    said = [m.get("content") for m in context.get_messages() if m.get("role") == "assistant"]
+    return [s for s in said if isinstance(s, str) and s], context, down
+
+
+async def test_greets_then_books_through_availability_and_booking_tools() -> None:
+    tools = ToolDoubles()
+    said, context, down = await converse(
+        ["I'd like to book a cleaning on Monday at ten thirty a.m.", "My name is John Smith"],
+        tools,
+    )
+    assert said[0].startswith("Thank you for calling Bright Smile Dental")
+    assert tools.calls == [
+        ("check_availability", {"date": "2026-11-30", "service": "Cleaning"}),
+        (
+            "book_appointment",
+            {
+                "service": "Cleaning",
+                "start": "2026-11-30T10:30",
+                "caller_name": "John Smith",
+                "notes": "",
+            },
+        ),
+    ]
+    assert any("name" in s.lower() for s in said)
+    assert "all set" in said[-1] and "John Smith" in said[-1]
+    assert any(type(f).__name__ == "LLMContextAssistantTurnFrame" for f in down)
+    tool_messages = [m for m in context.get_messages() if m.get("role") == "tool"]
+    assert json.loads(tool_messages[-1]["content"]) == {"appointment_id": "A1"}
+
+
+async def test_asks_for_missing_slots_one_at_a_time() -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse(
+        ["I want to make an appointment", "a checkup", "tomorrow", "two p.m.", "Ann Lee"], tools
+    )
+    assert "Which service" in said[1]
+    assert "What day" in said[2]
+    assert "What time" in said[3]
+    assert "name" in said[4]
+    assert tools.calls[0] == ("check_availability", {"date": "2026-11-26", "service": "Checkup"})
+    assert tools.calls[1][1]["start"] == "2026-11-26T14:00"
+    assert tools.calls[1][1]["caller_name"] == "Ann Lee"
+
+
+async def test_unavailable_time_offers_nearest_slots_and_closed_day_is_refused() -> None:
+    tools = ToolDoubles(free=["09:00", "11:00", "11:30", "15:00"])
+    said, _, _ = await converse(
+        ["book a whitening on saturday", "monday at ten", "eleven thirty", "Sam Green"], tools
+    )
+    assert "closed on Saturday" in said[1]
+    assert "not available" in said[2] and "eleven a.m." in said[2]
+    assert tools.calls[-1][0] == "book_appointment"
+    assert tools.calls[-1][1]["start"] == "2026-11-30T11:30"
+
+
+async def test_tool_error_is_spoken_to_the_caller() -> None:
+    tools = ToolDoubles(fail={"book_appointment": "that time was just taken"})
+    said, _, _ = await converse(["book a cleaning monday at 9 am", "my name is Lee"], tools)
+    assert "that time was just taken" in said[-1]
+
+
+async def test_answers_hours_prices_and_faq_from_the_profile() -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse(
+        ["What are your hours on Friday?", "how much is a whitening", "do you take insurance"],
+        tools,
+    )
+    assert "nine a.m. to one p.m." in said[1]
+    assert "two hundred fifty dollars" in said[2]
+    assert "most major plans" in said[3]
+    assert tools.calls == []
+
+
+async def test_cancel_finds_then_cancels_the_appointment() -> None:
+    appts = [{"appointment_id": "42", "service": "Cleaning", "start": "2026-11-30T10:30:00-05:00"}]
+    tools = ToolDoubles(appointments=appts)
+    said, _, _ = await converse(["I need to cancel my appointment"], tools)
+    assert tools.calls == [
+        ("find_my_appointments", {}),
+        ("cancel_appointment", {"appointment_id": "42"}),
+    ]
+    assert "cleaning on Monday, November thirtieth at ten thirty a.m. is cancelled" in said[-1]
+
+
+async def test_cancel_asks_which_when_there_are_several() -> None:
+    appts = [
+        {"appointment_id": "1", "service": "Cleaning", "start": "2026-11-30T10:30:00-05:00"},
+        {"appointment_id": "2", "service": "Checkup", "start": "2026-12-02T09:00:00-05:00"},
+    ]
+    tools = ToolDoubles(appointments=appts)
+    said, _, _ = await converse(["cancel my appointment please", "the checkup"], tools)
+    assert "Which one" in said[1]
+    assert tools.calls[-1] == ("cancel_appointment", {"appointment_id": "2"})
+
+
+async def test_reschedule_moves_the_appointment() -> None:
+    appts = [{"appointment_id": "7", "service": "Checkup", "start": "2026-11-30T10:30:00-05:00"}]
+    tools = ToolDoubles(appointments=appts)
+    said, _, _ = await converse(["I'd like to reschedule my appointment", "Tuesday at 3 pm"], tools)
+    assert tools.calls[-1] == (
+        "reschedule_appointment",
+        {"appointment_id": "7", "new_start": "2026-12-01T15:00"},
+    )
+    assert "Tuesday, December first at three p.m." in said[-1]
+
+
+async def test_takes_a_message() -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse(
+        [
+            "Can I leave a message?",
+            "This is Maria Garcia",
+            "Please ask about my x-ray results",
+            "five five five one two three four five six seven",
+        ],
+        tools,
+    )
+    assert tools.calls == [
+        (
+            "take_message",
+            {
+                "caller_name": "Maria Garcia",
+                "message": "Please ask about my x-ray results",
+                "callback_number": "5551234567",
+            },
+        )
+    ]
+    assert "Maria Garcia" in said[-1] or "Maria Garcia" in said[-2]
+
+
+@pytest.mark.parametrize("utterance", ["Can I speak to a real person?", "operator"])
+async def test_transfer_to_human(utterance: str) -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse([utterance], tools)
+    assert tools.calls == [("transfer_to_human", {"reason": "caller asked for a person"})]
+    assert "connect you" in said[-1]
+
+
+async def test_failed_transfer_offers_a_message() -> None:
+    tools = ToolDoubles(fail={"transfer_to_human": "The owner is not available right now."})
+    said, _, _ = await converse(["let me talk to the owner"], tools)
+    assert "not available right now" in said[-1] and "message" in said[-1]
+
+
+async def test_goodbye_ends_the_call() -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse(["that's all, thanks, bye"], tools)
+    assert tools.calls == [("end_call", {})]
+    assert said[-1] == "Thank you for calling Bright Smile Dental. Goodbye!"
+
+
+async def test_no_after_anything_else_ends_the_call() -> None:
+    tools = ToolDoubles()
+    said, _, _ = await converse(["what services do you offer", "no"], tools)
+    assert "cleaning, checkup or whitening" in said[1]
+    assert tools.calls == [("end_call", {})]
