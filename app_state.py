@@ -64,7 +64,7 @@ async def open_app_state(
         settings=settings,
         profile=profile,
         prompts=prompts,
-        repository=Repository(session_factory(engine)),
+        repository=Repository(session_factory(engine), clock=now),
         twilio=twilio,
         tokens=StreamTokens(settings.token_secret(), settings.stream_token_ttl_secs),
         signatures=SignatureChecker(auth_token) if auth_token else None,

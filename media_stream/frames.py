@@ -10,10 +10,10 @@ class TwilioMarkFrame(SystemFrame):
     """Twilio echoed a mark: the audio sent before it has finished playing (or was cleared).
 
     Parameters:
-        name: The mark's name, as we sent it.
+        mark_name: The mark's name, as we sent it.
     """
 
-    name: str
+    mark_name: str
 
 
 @dataclass

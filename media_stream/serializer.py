@@ -73,7 +73,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
                 if not isinstance(name, str):
                     self._reject("mark without a name")
                     return None
-                return TwilioMarkFrame(name=name)
+                return TwilioMarkFrame(mark_name=name)
             if event == "stop":
                 self.stopped = True
                 return TwilioStopFrame()

@@ -39,7 +39,7 @@ class PlaybackMarks(FrameProcessor):
         """Queue a mark after each utterance; turn the newest echo into PlaybackFinished."""
         await super().process_frame(frame, direction)
         if isinstance(frame, TwilioMarkFrame):
-            await self._on_echo(frame.name)
+            await self._on_echo(frame.mark_name)
             return
         if isinstance(frame, InterruptionFrame):
             self._cleared = True

@@ -1,0 +1,75 @@
+"""The hardened Twilio serializer: bad input is dropped and counted, never raised."""
+
+import base64
+import json
+from types import SimpleNamespace
+
+import pytest
+from pipecat.frames.frames import InputAudioRawFrame, InputDTMFFrame
+
+from media_stream import TwilioMarkFrame, TwilioStopFrame, ZylinTwilioSerializer
+
+
+@pytest.fixture
+async def serializer() -> ZylinTwilioSerializer:
+    s = ZylinTwilioSerializer(
+        "MZ1", params=ZylinTwilioSerializer.InputParams(auto_hang_up=False)
+    )
+    await s.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
+    return s
+
+
+def media(payload: str) -> str:
+    return json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": payload}})
+
+
+async def test_media_becomes_16k_audio(serializer: ZylinTwilioSerializer) -> None:
+    frames = [
+        await serializer.deserialize(media(base64.b64encode(b"\x7f" * 160).decode()))
+        for _ in range(10)
+    ]
+    frame = frames[-1]  # the streaming resampler holds back its first few chunks
+    assert isinstance(frame, InputAudioRawFrame)
+    assert frame.sample_rate == 16000
+    assert len(frame.audio) > 0
+
+
+async def test_mark_stop_and_dtmf(serializer: ZylinTwilioSerializer) -> None:
+    mark = await serializer.deserialize(json.dumps({"event": "mark", "mark": {"name": "u-1"}}))
+    assert isinstance(mark, TwilioMarkFrame) and mark.mark_name == "u-1"
+    dtmf = await serializer.deserialize(
+        json.dumps({"event": "dtmf", "dtmf": {"track": "inbound_track", "digit": "0"}})
+    )
+    assert isinstance(dtmf, InputDTMFFrame)
+    assert isinstance(await serializer.deserialize(json.dumps({"event": "stop"})), TwilioStopFrame)
+    assert serializer.stopped
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\x00\x01", "binary frame"),
+        ("not json{", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (media("!!!not base64!!!"), "invalid base64"),
+        (media(""), "media without payload"),
+        (media("A" * 20000), "oversized media payload"),
+        (json.dumps({"event": "media", "media": "oops"}), "media without payload"),
+        (json.dumps({"event": "dtmf", "dtmf": {"digit": "Z"}}), "unknown DTMF digit"),
+        (json.dumps({"event": "mark", "mark": {}}), "mark without a name"),
+        (json.dumps({"event": "start", "start": {}}), "repeated start"),
+        (json.dumps({"event": "party"}), "unknown event"),
+        ("x" * 70000, "oversized message"),
+        ("[" * 100000, "oversized message"),
+    ],
+)
+async def test_bad_input_is_dropped_with_a_reason(
+    serializer: ZylinTwilioSerializer, data: str | bytes, why: str
+) -> None:
+    assert await serializer.deserialize(data) is None
+    assert serializer.rejected == {why: 1}
+
+
+async def test_deeply_nested_json_is_dropped(serializer: ZylinTwilioSerializer) -> None:
+    assert await serializer.deserialize("[" * 5000 + "]" * 5000) is None
+    assert sum(serializer.rejected.values()) == 1
