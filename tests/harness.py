@@ -84,9 +84,7 @@ async def running_server(
 ) -> AsyncIterator[RunningServer]:
     """Serve `create_app(settings)` with uvicorn on a free port, in this event loop."""
     app = create_app(settings, now=now or (lambda: datetime.now(UTC)))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

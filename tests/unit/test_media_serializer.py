@@ -12,9 +12,7 @@ from media_stream import TwilioMarkFrame, TwilioStopFrame, ZylinTwilioSerializer
 
 @pytest.fixture
 async def serializer() -> ZylinTwilioSerializer:
-    s = ZylinTwilioSerializer(
-        "MZ1", params=ZylinTwilioSerializer.InputParams(auto_hang_up=False)
-    )
+    s = ZylinTwilioSerializer("MZ1", params=ZylinTwilioSerializer.InputParams(auto_hang_up=False))
     await s.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
     return s
 
@@ -28,7 +26,7 @@ async def test_media_becomes_16k_audio(serializer: ZylinTwilioSerializer) -> Non
         await serializer.deserialize(media(base64.b64encode(b"\x7f" * 160).decode()))
         for _ in range(10)
     ]
-    frame = frames[-1]  # the streaming resampler holds back its first few chunks
+    frame = next((f for f in frames if f), None)  # the resampler holds back its first chunks
     assert isinstance(frame, InputAudioRawFrame)
     assert frame.sample_rate == 16000
     assert len(frame.audio) > 0
