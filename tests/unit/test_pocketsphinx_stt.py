@@ -1,0 +1,142 @@
+"""pocketsphinx STT and the business language model on eSpeak speech sent over a phone line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pipecat.audio.utils import create_file_resampler, pcm_to_ulaw, ulaw_to_pcm
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.tests.utils import run_test
+
+from business.profile import BusinessProfile
+from engines.espeak import synthesize
+from engines.language_model import (
+    LanguageModelFiles,
+    business_sentences,
+    normalize,
+    write_language_model,
+)
+from engines.pocketsphinx_stt import PocketsphinxSTTService
+
+PROFILE = {
+    "name": "Bright Smile Dental",
+    "timezone": "America/New_York",
+    "owner_phone": "+15551230000",
+    "hours": {
+        "mon": "09:00-17:00",
+        "tue": "09:00-17:00",
+        "wed": "09:00-17:00",
+        "thu": "09:00-17:00",
+        "fri": "09:00-13:00",
+        "sat": "closed",
+        "sun": "closed",
+    },
+    "services": [
+        {"name": "Cleaning", "minutes": 30, "price": "$90"},
+        {"name": "Checkup", "minutes": 45, "price": "$120"},
+        {"name": "Whitening", "minutes": 60, "price": "$250"},
+        {"name": "Zyxqorp Polish", "minutes": 20, "price": "$40"},
+    ],
+    "faq": [{"q": "Do you take insurance?", "a": "Yes, most major plans."}],
+}
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+PHONE_RATE = 8000
+
+
+@pytest.fixture(scope="module")
+def profile() -> BusinessProfile:
+    return BusinessProfile.model_validate(PROFILE)
+
+
+@pytest.fixture(scope="module")
+def lm(profile: BusinessProfile, tmp_path_factory: pytest.TempPathFactory) -> LanguageModelFiles:
+    return write_language_model(profile, tmp_path_factory.mktemp("lm"), now=NOW)
+
+
+async def phone_audio(text: str, voice: str = "en-us", rate_wpm: int = 160) -> bytes:
+    """eSpeak speech as a caller's phone delivers it: 8 kHz mu-law, decoded back to PCM."""
+    pcm, rate = synthesize(text, voice=voice, rate_wpm=rate_wpm)
+    resampler = create_file_resampler()
+    ulaw = await pcm_to_ulaw(pcm, rate, PHONE_RATE, resampler)
+    line = await ulaw_to_pcm(ulaw, PHONE_RATE, PHONE_RATE, resampler)
+    silence = bytes(int(0.3 * PHONE_RATE) * 2)
+    return silence + line + silence
+
+
+def test_language_model_covers_the_profile_and_skips_unknown_words(
+    lm: LanguageModelFiles,
+) -> None:
+    for word in ("cleaning", "checkup", "whitening", "monday", "thirty", "a.m.", "cancel"):
+        assert word in lm.vocabulary
+    assert "zyxqorp" in lm.dropped_words
+    assert "polish" in lm.vocabulary
+    arpa = lm.lm_path.read_text()
+    assert "</s>" in arpa and "<s>" in arpa
+    dict_words = {line.split()[0].split("(")[0] for line in lm.dict_path.read_text().splitlines()}
+    assert lm.vocabulary <= dict_words
+
+
+def test_business_sentences_fill_templates_from_the_profile(profile: BusinessProfile) -> None:
+    sentences = business_sentences(
+        profile, corpus_text="book a {service} on {day} at {time}\n", today=NOW.date()
+    )
+    joined = " ".join(sentences)
+    assert "whitening" in joined and "friday" in joined and "{" not in joined
+    assert normalize("A cleaning at 10:30 for $90") == [
+        "a",
+        "cleaning",
+        "at",
+        "ten",
+        "thirty",
+        "for",
+        "ninety",
+        "dollars",
+    ]
+
+
+async def test_decodes_a_phone_line_booking_request(lm: LanguageModelFiles) -> None:
+    stt = PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path)
+    audio = await phone_audio("I would like to book a cleaning on Monday")
+    text = await stt.transcribe(audio, PHONE_RATE)
+    words = set(text.split())
+    assert {"book", "cleaning", "monday"} <= words, text
+
+
+async def test_arpa_text_is_accepted_in_place_of_a_file(lm: LanguageModelFiles) -> None:
+    stt = PocketsphinxSTTService(arpa_text=lm.lm_path.read_text(), dict_path=lm.dict_path)
+    text = await stt.transcribe(await phone_audio("what are your hours on friday"), PHONE_RATE)
+    assert "friday" in text.split(), text
+
+
+async def test_service_turns_a_vad_segment_into_a_transcription(lm: LanguageModelFiles) -> None:
+    stt = PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path)
+    audio = await phone_audio("can I speak to the owner")
+    chunk = PHONE_RATE // 50 * 2  # 20 ms, as the Twilio transport delivers it
+    frames = [VADUserStartedSpeakingFrame()]
+    frames += [
+        InputAudioRawFrame(audio=audio[i : i + chunk], sample_rate=PHONE_RATE, num_channels=1)
+        for i in range(0, len(audio), chunk)
+    ]
+    frames.append(VADUserStoppedSpeakingFrame())
+    down, _ = await run_test(
+        stt,
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=PHONE_RATE),
+    )
+    transcripts = [f for f in down if isinstance(f, TranscriptionFrame)]
+    assert len(transcripts) == 1
+    assert transcripts[0].finalized
+    assert "owner" in transcripts[0].text.split(), transcripts[0].text
+
+
+def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        PocketsphinxSTTService(lm_path=tmp_path / "nope.lm")
