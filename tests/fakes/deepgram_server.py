@@ -178,6 +178,31 @@ class DeepgramFake(FakeServer):
 
     def _setup_routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/listen", self._handle_listen)
+        app.router.add_get("/_fake/stats", self._handle_stats)
+        app.router.add_post("/_fake/transcripts", self._handle_script)
+
+    def stats(self) -> dict[str, Any]:
+        """Recorded counters as JSON-able data (also served at `GET /_fake/stats`)."""
+        return {
+            "connections": self.connections,
+            "active_connections": self.active_connections,
+            "rejected_handshakes": self.rejected_handshakes,
+            "finalize_count": self.finalize_count,
+            "keepalive_count": self.keepalive_count,
+            "close_stream_count": self.close_stream_count,
+            "audio_bytes": self.audio_bytes,
+            "interims_sent": self.interims_sent,
+            "finals_sent": self.finals_sent,
+        }
+
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _handle_script(self, request: web.Request) -> web.Response:
+        """`POST /_fake/transcripts {"transcripts": [...], "tag": null}` from another process."""
+        body = await request.json()
+        self.queue_transcripts([str(t) for t in body.get("transcripts", [])], tag=body.get("tag"))
+        return web.json_response({"pending": self.pending_transcripts})
 
     async def _before_stop(self) -> None:
         for conn in list(self._open):

@@ -233,6 +233,33 @@ class OpenAIFake(FakeServer):
     def _setup_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._handle_chat)
         app.router.add_post("/v1/audio/speech", self._handle_speech)
+        app.router.add_get("/_fake/stats", self._handle_stats)
+        app.router.add_post("/_fake/chat", self._handle_script)
+
+    def stats(self) -> dict[str, Any]:
+        """Recorded counters as JSON-able data (also served at `GET /_fake/stats`)."""
+        return {
+            "chat_requests": len(self.chat_requests),
+            "speech_requests": len(self.speech_requests),
+            "unauthorized_requests": self.unauthorized_requests,
+            "pending_chat": self.pending_chat,
+        }
+
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _handle_script(self, request: web.Request) -> web.Response:
+        """Queue replies from another process.
+
+        Body: `{"replies": [{"text": "..."} | {"tool": "name", "arguments": {...}}]}`.
+        """
+        body = await request.json()
+        for item in body.get("replies", []):
+            if "tool" in item:
+                self.queue_chat(ToolCall(item["tool"], item.get("arguments", {})))
+            else:
+                self.queue_chat(Text(str(item.get("text", ""))))
+        return web.json_response({"pending_chat": self.pending_chat})
 
     def _unauthorized(self, request: web.Request) -> web.Response | None:
         if self.api_key is None:

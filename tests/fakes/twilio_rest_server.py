@@ -158,6 +158,19 @@ class TwilioRestFake(FakeServer):
         app.router.add_get(base + "/Calls/{call_sid}.json", self._handle_call_fetch)
         app.router.add_post(base + "/Messages.json", self._handle_message_create)
         app.router.add_get(base + "/Messages/{message_sid}.json", self._handle_message_fetch)
+        app.router.add_get("/_fake/stats", self._handle_stats)
+
+    def stats(self) -> dict[str, Any]:
+        """Recorded requests as JSON-able data (also served at `GET /_fake/stats`)."""
+        return {
+            "call_updates": self.call_updates,
+            "call_fetches": self.call_fetches,
+            "messages": self.messages,
+            "requests": len(self.requests),
+        }
+
+    async def _handle_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
         """Basic auth as AccountSid + token (or API key + secret), and the URL's account."""

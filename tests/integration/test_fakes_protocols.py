@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import numpy as np
 import openai
 import pytest
@@ -532,3 +533,20 @@ async def test_pipecat_twilio_serializer_auto_hang_up(twilio_rest: TwilioRestFak
         {"AccountSid": DEFAULT_ACCOUNT_SID, "CallSid": CALL_SID, "Status": "completed"}
     ]
     assert twilio_rest.calls[CALL_SID]["status"] == "completed"
+
+
+async def test_control_api_for_out_of_process_fakes(
+    deepgram: DeepgramFake, oai: OpenAIFake, twilio_rest: TwilioRestFake
+) -> None:
+    dg_http = deepgram.url.replace("ws://", "http://")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{dg_http}/_fake/transcripts", json={"transcripts": ["hi"]}) as r:
+            assert (await r.json())["pending"] == ["hi"]
+        replies = {"replies": [{"tool": "end_call", "arguments": {}}, {"text": "Bye."}]}
+        async with http.post(f"{oai.base_url}/_fake/chat", json=replies) as r:
+            assert (await r.json())["pending_chat"] == 2
+        for url in (dg_http, oai.base_url, twilio_rest.url):
+            async with http.get(f"{url}/_fake/stats") as r:
+                assert r.status == 200
+    reply = await oai_client(oai).chat.completions.create(model="m", messages=[])
+    assert reply.choices[0].message.tool_calls[0].function.name == "end_call"  # type: ignore[index]
