@@ -59,7 +59,11 @@ DG_KEY = "test-deepgram-key"
 OA_KEY = "test-openai-key"
 CALL_SID = "CA" + "1" * 32
 RATE = 16000
-DG_OPTS = {"model": "nova-3-general", "encoding": "linear16", "sample_rate": str(RATE)}
+DG_OPTS: dict[str, Any] = {
+    "model": "nova-3-general",
+    "encoding": "linear16",
+    "sample_rate": str(RATE),
+}
 
 
 @pytest_asyncio.fixture
@@ -83,7 +87,7 @@ async def twilio_rest() -> AsyncIterator[TwilioRestFake]:
 def voiced_pcm(seconds: float, rate: int = RATE) -> bytes:
     """A harmonic tone loud enough to pass the fake's energy gate."""
     t = np.arange(int(seconds * rate)) / rate
-    signal = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 5))
+    signal = np.sum([np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 5)], axis=0)
     return (signal * 6000).astype("<i2").tobytes()
 
 
