@@ -1,0 +1,357 @@
+"""Booking tools: check availability, book, find, move and cancel the caller's own appointments."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from loguru import logger
+from pipecat.services.llm_service import FunctionCallParams
+
+from business.profile import Service
+from call_resources import CallResources
+from storage.models import DEFAULT_RESOURCE
+from storage.repository import AppointmentRecord, SlotTaken
+from tools.availability import free_starts, nearest_free, search_range
+from tools.common import Result, direct_tool, resources_of
+from tools.notify import send_later, texts_for
+from tools.validation import (
+    MAX_NAME,
+    MAX_TEXT,
+    ToolInputError,
+    check_day,
+    check_start,
+    clean_text,
+    find_service,
+    join_words,
+    parse_appointment_id,
+    parse_day,
+    parse_start,
+    say_day,
+    say_time,
+    say_when,
+)
+
+NOT_FOUND = (
+    "I couldn't find that appointment under the number you're calling from. "
+    "I can look up your upcoming appointments."
+)
+NO_PHONE = (
+    "I can't see the number you're calling from, so I can't look up or change bookings by "
+    "phone. I can take a message for the team instead."
+)
+MAX_LISTED = 10
+
+
+def _iso(moment: datetime) -> str:
+    """`YYYY-MM-DDTHH:MM`, the format the tools take back."""
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def _local(resources: CallResources, moment: datetime) -> datetime:
+    return moment.astimezone(resources.profile.tz)
+
+
+def _summary(resources: CallResources, appointment: AppointmentRecord) -> Result:
+    start = _local(resources, appointment.start_at)
+    return {
+        "appointment_id": appointment.id,
+        "service": appointment.service,
+        "start": _iso(start),
+        "when": say_when(start),
+    }
+
+
+def _times_in_words(starts: list[datetime], step_minutes: int) -> str:
+    """'every 15 minutes from 9:00 AM to 11:30 AM and 2:00 PM' (runs of 3+ are collapsed)."""
+    runs: list[list[datetime]] = []
+    for start in starts:
+        if runs and start - runs[-1][-1] == timedelta(minutes=step_minutes):
+            runs[-1].append(start)
+        else:
+            runs.append([start])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(
+                f"every {step_minutes} minutes from {say_time(run[0])} to {say_time(run[-1])}"
+            )
+        else:
+            parts.extend(say_time(s) for s in run)
+    return join_words(parts)
+
+
+async def _busy(
+    resources: CallResources, start: datetime, end: datetime, *, exclude_id: int | None = None
+) -> list[tuple[datetime, datetime]]:
+    appointments = await resources.repository.appointments_between(
+        start, end, resource=DEFAULT_RESOURCE
+    )
+    return [(a.start_at, a.end_at) for a in appointments if a.id != exclude_id]
+
+
+async def _suggest(
+    resources: CallResources, minutes: int, wanted: datetime, *, exclude_id: int | None = None
+) -> list[datetime]:
+    now = resources.now()
+    start, end = search_range(resources.profile, wanted, now)
+    busy = await _busy(resources, start, end, exclude_id=exclude_id)
+    return nearest_free(resources.profile, minutes, wanted, now, busy)
+
+
+def _offer(problem: str, suggestions: list[datetime]) -> Result:
+    if not suggestions:
+        return {"error": f"{problem} I don't see a free time near then. Would another week suit?"}
+    words = join_words([say_when(s) for s in suggestions])
+    return {
+        "error": f"{problem} The nearest free times are {words}.",
+        "nearest_free": [_iso(s) for s in suggestions],
+    }
+
+
+async def _checked_start(
+    resources: CallResources,
+    service: Service,
+    start_text: str,
+    *,
+    exclude_id: int | None = None,
+) -> datetime | Result:
+    """The parsed start, or an error result (with nearby free times where they help)."""
+    profile, now = resources.profile, resources.now()
+    start = parse_start(start_text, profile)
+    try:
+        check_start(profile, service, start, now)
+    except ToolInputError as exc:
+        today = profile.local_now(now).date()
+        if today <= start.date() <= profile.days_ahead_limit(now):
+            suggestions = await _suggest(resources, service.minutes, start, exclude_id=exclude_id)
+            return _offer(str(exc), suggestions)
+        raise
+    return start
+
+
+async def _record(resources: CallResources, kind: str, detail: Result) -> None:
+    """Add a call action; the booking already stands, so a failure here is only logged."""
+    try:
+        await resources.repository.add_action(resources.call_sid, kind, detail)
+    except Exception as exc:
+        logger.error(f"Could not record the {kind} action: {exc}")
+
+
+def _require_phone(resources: CallResources) -> str:
+    if not resources.caller_phone:
+        raise ToolInputError(NO_PHONE)
+    return resources.caller_phone
+
+
+async def _own_upcoming(resources: CallResources, appointment_id: object) -> AppointmentRecord:
+    """The caller's booked appointment; another caller's looks exactly like a missing one."""
+    phone = _require_phone(resources)
+    wanted = parse_appointment_id(appointment_id)
+    appointment = await resources.repository.get_appointment(wanted)
+    if appointment is None or appointment.caller_phone != phone or appointment.status != "booked":
+        raise ToolInputError(NOT_FOUND)
+    if appointment.start_at < resources.now():
+        raise ToolInputError("That appointment has already taken place.")
+    return appointment
+
+
+# --- Tools -----------------------------------------------------------------------------------
+
+
+@direct_tool
+async def check_availability(params: FunctionCallParams, date: str, service: str) -> Result:
+    """List the free start times for a service on one day. Call it before offering times.
+
+    Args:
+        date: The day, as YYYY-MM-DD in the business's timezone.
+        service: The service name, exactly as the business lists it.
+    """
+    resources = resources_of(params)
+    profile, now = resources.profile, resources.now()
+    chosen = find_service(profile, service)
+    day = parse_day(date)
+    check_day(profile, day, now)
+    day_start = datetime.combine(day, time.min, tzinfo=profile.tz)
+    busy = await _busy(resources, day_start, day_start + timedelta(days=1))
+    starts = free_starts(profile, chosen.minutes, day, now, busy)
+    result: Result = {
+        "date": day.isoformat(),
+        "day": say_day(day),
+        "service": chosen.name,
+        "minutes": chosen.minutes,
+        "free_times": [s.strftime("%H:%M") for s in starts],
+    }
+    if starts:
+        result["in_words"] = _times_in_words(starts, profile.booking.slot_minutes)
+        return result
+    window = profile.opening_on(day)
+    wanted = datetime.combine(day, window.opens if window else time(12), tzinfo=profile.tz)
+    suggestions = await _suggest(resources, chosen.minutes, wanted)
+    result["message"] = f"Nothing is free for a {chosen.name} on {say_day(day)}."
+    if suggestions:
+        result["nearest_free"] = [_iso(s) for s in suggestions]
+        result["nearest_in_words"] = join_words([say_when(s) for s in suggestions])
+    return result
+
+
+@direct_tool
+async def book_appointment(
+    params: FunctionCallParams, service: str, start: str, caller_name: str, notes: str = ""
+) -> Result:
+    """Book an appointment for this caller (their phone number is taken from the call).
+
+    Args:
+        service: The service name, exactly as the business lists it.
+        start: The start, as YYYY-MM-DDTHH:MM (24-hour) in the business's timezone.
+        caller_name: The caller's name, for the appointment.
+        notes: Anything the business should know (optional).
+    """
+    resources = resources_of(params)
+    profile = resources.profile
+    limit = min(resources.limits.max_bookings, profile.booking.max_bookings_per_call)
+    if resources.bookings_made >= limit:
+        raise ToolInputError(
+            f"I can book at most {limit} appointments in one call. "
+            "I can take a message for anything else."
+        )
+    chosen = find_service(profile, service)
+    name = clean_text(caller_name, what="caller's name", max_len=MAX_NAME, required=True)
+    extra = clean_text(notes, what="notes", max_len=MAX_TEXT, required=False)
+    checked = await _checked_start(resources, chosen, start)
+    if isinstance(checked, dict):
+        return checked
+    try:
+        appointment = await resources.repository.book(
+            service=chosen.name,
+            start_at=checked,
+            end_at=checked + timedelta(minutes=chosen.minutes),
+            caller_name=name,
+            caller_phone=resources.caller_phone,
+            notes=extra,
+            call_sid=resources.call_sid,
+        )
+    except SlotTaken:
+        suggestions = await _suggest(resources, chosen.minutes, checked)
+        return _offer("Sorry, that time was just taken.", suggestions)
+    resources.bookings_made += 1
+    result = _summary(resources, appointment)
+    await _record(resources, "booked", result)
+    send_later(
+        resources,
+        texts_for(
+            resources,
+            purpose="booked",
+            caller_body=(
+                f"{profile.name}: your {chosen.name} is booked for {result['when']}. "
+                f"Ref {appointment.id}. Call us to change it."
+            ),
+            owner_body=(
+                f"New booking: {chosen.name}, {result['when']}, {name} "
+                f"({resources.caller_phone or 'number withheld'}). Ref {appointment.id}."
+                + (f" Notes: {extra[:200]}" if extra else "")
+            ),
+        ),
+    )
+    return result
+
+
+@direct_tool
+async def find_my_appointments(params: FunctionCallParams) -> Result:
+    """Look up this caller's upcoming appointments (matched by the number they call from)."""
+    resources = resources_of(params)
+    phone = _require_phone(resources)
+    found = await resources.repository.upcoming_for_phone(phone, resources.now())
+    items = [_summary(resources, a) for a in found[:MAX_LISTED]]
+    if not items:
+        return {
+            "appointments": [],
+            "message": "There are no upcoming appointments for the number you're calling from.",
+        }
+    return {"appointments": items, "count": len(found)}
+
+
+@direct_tool
+async def reschedule_appointment(
+    params: FunctionCallParams, appointment_id: int, new_start: str
+) -> Result:
+    """Move one of this caller's appointments to a new time.
+
+    Args:
+        appointment_id: The appointment's id, from find_my_appointments.
+        new_start: The new start, as YYYY-MM-DDTHH:MM (24-hour) in the business's timezone.
+    """
+    resources = resources_of(params)
+    profile = resources.profile
+    appointment = await _own_upcoming(resources, appointment_id)
+    minutes = int((appointment.end_at - appointment.start_at).total_seconds() // 60)
+    service = profile.service(appointment.service) or Service(
+        name=appointment.service, minutes=minutes
+    )
+    checked = await _checked_start(resources, service, new_start, exclude_id=appointment.id)
+    if isinstance(checked, dict):
+        return checked
+    previous = say_when(_local(resources, appointment.start_at))
+    try:
+        moved = await resources.repository.reschedule(
+            appointment.id,
+            start_at=checked,
+            end_at=checked + timedelta(minutes=service.minutes),
+            caller_phone=resources.caller_phone,
+        )
+    except SlotTaken:
+        suggestions = await _suggest(resources, service.minutes, checked, exclude_id=appointment.id)
+        return _offer("Sorry, that time is taken.", suggestions)
+    if moved is None:
+        raise ToolInputError(NOT_FOUND)
+    result = {**_summary(resources, moved), "previous_when": previous}
+    await _record(resources, "rescheduled", result)
+    send_later(
+        resources,
+        texts_for(
+            resources,
+            purpose="rescheduled",
+            caller_body=(
+                f"{profile.name}: your {moved.service} is moved to {result['when']} "
+                f"(was {previous}). Ref {moved.id}."
+            ),
+            owner_body=(
+                f"Moved: {moved.service} for {moved.caller_name}, {previous} -> "
+                f"{result['when']}. Ref {moved.id}."
+            ),
+        ),
+    )
+    return result
+
+
+@direct_tool
+async def cancel_appointment(params: FunctionCallParams, appointment_id: int) -> Result:
+    """Cancel one of this caller's appointments.
+
+    Args:
+        appointment_id: The appointment's id, from find_my_appointments.
+    """
+    resources = resources_of(params)
+    appointment = await _own_upcoming(resources, appointment_id)
+    cancelled = await resources.repository.cancel(
+        appointment.id, caller_phone=resources.caller_phone
+    )
+    if cancelled is None:
+        raise ToolInputError(NOT_FOUND)
+    result = {**_summary(resources, cancelled), "status": "cancelled"}
+    await _record(resources, "cancelled", result)
+    send_later(
+        resources,
+        texts_for(
+            resources,
+            purpose="cancelled",
+            caller_body=(
+                f"{resources.profile.name}: your {cancelled.service} on {result['when']} "
+                f"is cancelled. Ref {cancelled.id}."
+            ),
+            owner_body=(
+                f"Cancelled: {cancelled.service}, {result['when']}, {cancelled.caller_name}. "
+                f"Ref {cancelled.id}."
+            ),
+        ),
+    )
+    return result

@@ -1,0 +1,55 @@
+"""What every tool shares: turning its outcome into one small JSON result, errors included."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec
+
+from loguru import logger
+from pipecat.services.llm_service import FunctionCallParams
+
+from call_resources import CallResources
+from tools.validation import ToolInputError
+
+P = ParamSpec("P")
+Result = dict[str, Any]
+UNEXPECTED = (
+    "Sorry, I couldn't do that just now because of a technical problem. "
+    "I can take a message so someone calls back."
+)
+
+
+def resources_of(params: FunctionCallParams) -> CallResources:
+    """The call's `CallResources` (passed as `PipelineWorker(app_resources=...)`)."""
+    resources = params.app_resources
+    if not isinstance(resources, CallResources):
+        raise RuntimeError("tools need PipelineWorker(app_resources=CallResources(...))")
+    return resources
+
+
+def direct_tool(
+    impl: Callable[Concatenate[FunctionCallParams, P], Awaitable[Result]],
+) -> Callable[Concatenate[FunctionCallParams, P], Awaitable[None]]:
+    """Make a Pipecat direct function from `impl`, which returns its result as a dict.
+
+    The wrapper keeps `impl`'s name, signature and docstring (Pipecat builds the tool schema
+    from them), hands the dict to `params.result_callback`, and turns any failure into
+    `{"error": ...}` so a bad argument or a broken dependency never kills the call.
+    """
+
+    @functools.wraps(impl)
+    async def tool(params: FunctionCallParams, *args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            result = await impl(params, *args, **kwargs)
+        except ToolInputError as exc:
+            result = {"error": str(exc)}
+        except TypeError as exc:  # the LLM sent unknown or missing arguments
+            logger.warning(f"Tool {impl.__name__} called with bad arguments: {exc}")
+            result = {"error": "I got that request wrong; let me try again."}
+        except Exception as exc:
+            logger.exception(f"Tool {impl.__name__} failed: {exc}")
+            result = {"error": UNEXPECTED}
+        await params.result_callback(result)
+
+    return tool
