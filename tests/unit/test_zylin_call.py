@@ -21,13 +21,16 @@ from zylin_call import (
     SimulatedCall,
     TwimlError,
     WebhookError,
+    cli,
     load_wav,
     mulaw_decode,
     mulaw_encode,
     parse_twiml,
+    resample,
     tone,
 )
 from zylin_call.call import CallClosed
+from zylin_call.cli import build_parser
 from zylin_call.script import Step, parse_script
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -384,8 +387,10 @@ async def test_recording_is_stereo_caller_left_bot_right(server: TwilioSide, tmp
 # --- turns and measurements ----------------------------------------------------------------
 
 
-async def echo_bot(s: Session, reply_ms: int = 300, endpoint_ms: int = 200) -> None:
-    """A tiny bot: after caller voice then `endpoint_ms` of silence, it plays a reply tone."""
+async def echo_bot(
+    s: Session, reply_ms: int = 300, endpoint_ms: int = 200, reply: bytes | None = None
+) -> None:
+    """A tiny bot: after caller voice then `endpoint_ms` of silence, it plays a reply."""
     await wait_until(lambda: len(s.events("start")) == 1)
     seen = 0
     heard_voice = False
@@ -401,7 +406,7 @@ async def echo_bot(s: Session, reply_ms: int = 300, endpoint_ms: int = 200) -> N
                 quiet += 20
                 if quiet >= endpoint_ms:
                     heard_voice = False
-                    await s.send_audio(tone(reply_ms, freq=500))
+                    await s.send_audio(reply or tone(reply_ms, freq=500))
         seen = len(media)
         await asyncio.sleep(0.005)
 
@@ -537,3 +542,43 @@ def test_parse_script_lines() -> None:
     assert ending == "wait"
     with pytest.raises(ValueError, match="line 1"):
         parse_script("@nope x")
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def speech(text: str) -> bytes:
+    """eSpeak speech at 8 kHz, what a bot would send."""
+    from engines.espeak import synthesize
+
+    pcm, rate = synthesize(text, rate_wpm=190)
+    return resample(pcm, rate, 8000)
+
+
+async def test_cli_prints_both_sides_and_saves_the_call(
+    server: TwilioSide, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    greeting, answer = speech("Hello, how can I help?"), speech("We open at nine.")
+
+    async def scenario(s: Session) -> None:
+        await wait_until(lambda: len(s.events("start")) == 1)
+        await s.send_audio(greeting, chunk_ms=100)
+        await echo_bot(s, reply_ms=0, endpoint_ms=200, reply=answer)
+
+    server.scenario = scenario
+    wav = tmp_path / "cli.wav"
+    args = build_parser().parse_args(
+        [
+            "--server", server.url, "--auth-token", TOKEN, "--tone", "400",
+            "--dtmf", "0", "--silence-ms", "300", "--reply-timeout", "3", "--save", str(wav),
+        ]
+    )  # fmt: skip
+    assert await cli.run(args) == 0
+    out = capsys.readouterr().out
+    assert "Caller: <tone 400 ms>" in out and "Caller: <DTMF 0>" in out
+    # Greeting and reply, each transcribed by pocketsphinx (words are rough on eSpeak audio).
+    assert out.count("Zylin: ") == 2 and "voice-to-voice" in out
+    assert "(no reply within 3 s)" in out  # the DTMF got no answer from this bot
+    assert server.webhook_signature_ok and server.sessions[0].events("dtmf")
+    with wave.open(str(wav)) as saved:
+        assert saved.getnchannels() == 2
