@@ -31,6 +31,7 @@ from telephony import SignatureChecker
 from zylin_call.audio import (
     FRAME_BYTES_PCM,
     FRAME_SAMPLES,
+    MULAW_SILENCE,
     RATE,
     frame_rms,
     load_wav,
@@ -474,7 +475,7 @@ class SimulatedCall:
                 pcm, utt, index = self._next_frame()
                 if utt is not None and index == 0:
                     self._begin_turn(utt.turn, frame_no * FRAME_SECS)
-                await self._send_media(mulaw_encode(pcm))
+                await self._send_media(MULAW_SILENCE if utt is None else mulaw_encode(pcm))
                 self._caller_track += pcm
                 frame_no += 1
                 if utt is not None:

@@ -201,6 +201,7 @@ async def run(args: argparse.Namespace) -> int:
         connect_url=args.connect_url,
     )
     print(f"Calling {args.server}{args.webhook_path} from {_mask(args.caller)} ...", flush=True)
+    code = 0
     try:
         async with call:
             assert call.twiml is not None
@@ -220,6 +221,7 @@ async def run(args: argparse.Namespace) -> int:
                     await runner.end(ending or "hangup")
             except TimeoutError:
                 print(f"call timed out after {args.timeout:g} s; hanging up", file=sys.stderr)
+                code = 2
     except TwimlError as exc:
         print(f"error: {exc}\nThe server answered:\n{exc.body}", file=sys.stderr)
         return 1
@@ -227,14 +229,21 @@ async def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     _summary(call)
+    if code == 0 and not runner.completed:
+        print("error: the server ended the call before the script was done", file=sys.stderr)
+        code = 3
     if args.save:
         print(f"saved {call.save_wav(args.save)} (left = caller, right = Zylin)")
     await _server_transcript(args, call.call_sid, args.admin_token or defaults["admin_token"])
-    return 0
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m zylin_call`."""
+    """Entry point of `python -m zylin_call`.
+
+    Exit codes: 0 done, 1 the call could not be placed, 2 timed out, 3 the server ended the
+    call before the script was done.
+    """
     args = build_parser().parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="DEBUG" if args.verbose else "WARNING")

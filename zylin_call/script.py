@@ -109,6 +109,7 @@ class ScriptRunner:
 
     def __post_init__(self) -> None:
         self.utterances: list[BotUtterance] = []
+        self.completed = False  # every step played before the server closed the call
         self._obs = self.observer or ScriptObserver()
 
     async def _bot_said(
@@ -177,6 +178,7 @@ class ScriptRunner:
                     interrupted = await self._barge_in(since, turn, nxt.interrupt_after_ms)
                 else:
                     await self._reply(since, turn)
+            self.completed = not self.call.closed
         except CallClosed:
             self._obs.note("(the call was closed by the server)")
         return self.utterances

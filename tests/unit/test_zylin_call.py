@@ -570,7 +570,7 @@ async def test_cli_prints_both_sides_and_saves_the_call(
     args = build_parser().parse_args(
         [
             "--server", server.url, "--auth-token", TOKEN, "--tone", "400",
-            "--dtmf", "0", "--silence-ms", "300", "--reply-timeout", "3", "--save", str(wav),
+            "--dtmf", "0", "--silence-ms", "300", "--reply-timeout", "1.5", "--save", str(wav),
         ]
     )  # fmt: skip
     assert await cli.run(args) == 0
@@ -578,7 +578,7 @@ async def test_cli_prints_both_sides_and_saves_the_call(
     assert "Caller: <tone 400 ms>" in out and "Caller: <DTMF 0>" in out
     # Greeting and reply, each transcribed by pocketsphinx (words are rough on eSpeak audio).
     assert out.count("Zylin: ") == 2 and "voice-to-voice" in out
-    assert "(no reply within 3 s)" in out  # the DTMF got no answer from this bot
+    assert "(no reply within 1.5 s)" in out  # the DTMF got no answer from this bot
     assert server.webhook_signature_ok and server.sessions[0].events("dtmf")
     with wave.open(str(wav)) as saved:
         assert saved.getnchannels() == 2
