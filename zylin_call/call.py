@@ -833,12 +833,21 @@ class SimulatedCall:
             await asyncio.sleep(_POLL_SECS)
 
     async def wait_for_reply(
-        self, timeout: float = 15.0, silence_ms: float = 800, since: float | None = None
+        self,
+        timeout: float = 15.0,
+        silence_ms: float = 800,
+        since: float | None = None,
+        max_reply_secs: float = 60.0,
     ) -> tuple[float, float]:
-        """Wait for the bot's next utterance to start and finish; returns (start, end)."""
+        """Wait for the bot's next utterance to start and finish; returns (start, end).
+
+        `timeout` bounds the wait for the first audio; `max_reply_secs` bounds how long the
+        reply itself may go on before it counts as never finishing.
+        """
         start = self._default_since() if since is None else since
         first = await self.wait_for_bot_audio(timeout, since=start)
-        end = await self.wait_for_bot_silence(silence_ms, timeout, since=start)
+        remaining = max_reply_secs + silence_ms / 1000 - (self.now() - first)
+        end = await self.wait_for_bot_silence(silence_ms, max(0.0, remaining), since=start)
         return first, end
 
     async def wait_for_event(self, kind: str, timeout: float = 10.0, after: int = 0) -> CallEvent:
