@@ -22,6 +22,7 @@ def spawn(resources: CallResources, coro: Coroutine[Any, Any, None], *, name: st
     task = asyncio.get_running_loop().create_task(_logged(coro, name), name=name)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+    task.add_done_callback(lambda _t: coro.close())  # no "never awaited" if cancelled early
     return task
 
 
@@ -35,7 +36,9 @@ def start_timer(
         await action()
 
     timers: set[asyncio.Task] = resources.extras.setdefault(TIMERS_KEY, set())
-    task = asyncio.get_running_loop().create_task(_logged(fire(), name), name=name)
+    coro = fire()
+    task = asyncio.get_running_loop().create_task(_logged(coro, name), name=name)
+    task.add_done_callback(lambda _t: coro.close())
     timers.add(task)
     task.add_done_callback(timers.discard)
     return task

@@ -15,6 +15,7 @@ from tools.availability import free_starts, nearest_free, search_range
 from tools.common import Result, direct_tool, resources_of
 from tools.notify import send_later, texts_for
 from tools.validation import (
+    APPOINTMENT_NOT_FOUND,
     MAX_NAME,
     MAX_TEXT,
     ToolInputError,
@@ -31,10 +32,7 @@ from tools.validation import (
     say_when,
 )
 
-NOT_FOUND = (
-    "I couldn't find that appointment under the number you're calling from. "
-    "I can look up your upcoming appointments."
-)
+NOT_FOUND = APPOINTMENT_NOT_FOUND
 NO_PHONE = (
     "I can't see the number you're calling from, so I can't look up or change bookings by "
     "phone. I can take a message for the team instead."

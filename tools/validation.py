@@ -19,6 +19,13 @@ _START = re.compile(
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
+# One answer for a missing appointment and for another caller's: ids must not leak bookings.
+APPOINTMENT_NOT_FOUND = (
+    "I couldn't find that appointment under the number you're calling from. "
+    "I can look up your upcoming appointments."
+)
+
+
 class ToolInputError(ValueError):
     """A tool argument that cannot be used; `str(error)` is said to the caller."""
 
@@ -116,10 +123,7 @@ def parse_appointment_id(value: object) -> int:
     """An appointment id from the LLM (an int, or digits in a string)."""
     text = str(value).strip().lstrip("#")
     if isinstance(value, bool) or not text.isdigit() or len(text) > 12:
-        raise ToolInputError(
-            "I couldn't find that appointment under this phone number. "
-            "Let me look up your appointments first."
-        )
+        raise ToolInputError(APPOINTMENT_NOT_FOUND)
     return int(text)
 
 
