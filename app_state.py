@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from loguru import logger
 
 from business import BusinessProfile, load_profile
+from observability.metrics import ZylinMetrics
 from prompts import Prompts, load_prompts
 from settings import Settings
 from storage.db import create_engine, migrate, session_factory
@@ -35,6 +36,7 @@ class AppState:
     signatures: SignatureChecker | None
     now: Callable[[], datetime] = utc_now
     active_calls: set[str] = field(default_factory=set)
+    metrics: ZylinMetrics = field(default_factory=ZylinMetrics)
 
 
 def load_business(settings: Settings) -> BusinessProfile:

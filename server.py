@@ -12,7 +12,9 @@ from loguru import logger
 
 from app_state import AppState, open_app_state, utc_now
 from call_session import CLOSE_POLICY_VIOLATION, run_call
+from dashboard import api_router, dashboard_router
 from logging_setup import configure_logging
+from observability import metrics_router
 from settings import Settings
 from telephony import mask_phone, public_url_for, stream_url_from_public, twiml_connect_stream
 
@@ -29,6 +31,9 @@ def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> 
             yield
 
     app = FastAPI(title="Zylin", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(api_router(), prefix="/api")  # owner's JSON API (ADMIN_TOKEN)
+    app.include_router(dashboard_router())  # owner's pages under /dashboard
+    app.include_router(metrics_router())  # GET /metrics (Prometheus)
 
     @app.get("/health")
     async def health(request: Request) -> dict:

@@ -101,6 +101,7 @@ class Settings(BaseSettings):
 
     # Owner's API.
     admin_token: SecretStr | None = None
+    metrics_public: bool = True  # false = /metrics needs Bearer ADMIN_TOKEN too
 
     @field_validator("database_url")
     @classmethod
