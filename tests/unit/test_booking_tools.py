@@ -440,7 +440,7 @@ async def test_failed_transfer_is_recorded_and_offers_a_message(env: Env) -> Non
     assert "rest_failed" in await env.actions()
     [(frame, _direction)] = env.harness.llm.pushed
     assert isinstance(frame, LLMMessagesAppendFrame) and frame.run_llm
-    assert "take_message" in frame.messages[0]["content"]
+    assert "take_message" in str(frame.messages[0])
 
 
 async def test_dtmf_escalate_without_llm(env: Env) -> None:
