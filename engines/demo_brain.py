@@ -50,7 +50,7 @@ class ToolCall:
 class Appointment:
     """An appointment as `find_my_appointments` reported it."""
 
-    id: str
+    id: Any  # passed back exactly as the tool gave it (an int for Zylin's tools)
     service: str | None
     start: datetime | None
 
@@ -76,6 +76,8 @@ class Dialog:
     appointment: Appointment | None = None
     notes: list[str] = field(default_factory=list)
     finished: bool = False
+    offer_pending: bool = False
+    had_error: bool = False
     calls_this_turn: int = 0
     last_call: ToolCall | None = None
 
@@ -87,6 +89,7 @@ class Dialog:
         self.slots = self.slots_for = None
         self.appointments = None
         self.appointment = None
+        self.offer_pending = False
 
 
 @dataclass
@@ -145,7 +148,7 @@ def _slot_list(result: Any) -> list[time]:
         items = next(
             (
                 result[k]
-                for k in ("slots", "available", "available_slots", "times", "starts", "free")
+                for k in ("free_times", "slots", "available", "times", "starts")
                 if isinstance(result.get(k), list)
             ),
             [],
@@ -169,7 +172,7 @@ def _appointment_list(result: Any, tz: Any) -> list[Appointment]:
         service = item.get("service")
         out.append(
             Appointment(
-                id=str(ident),
+                id=ident,
                 service=str(service) if service else None,
                 start=_as_datetime(item.get("start"), tz),
             )
@@ -272,7 +275,14 @@ class DemoBrain:
         d.notes = []
         d.calls_this_turn = 0
         d.last_call = None
+        d.had_error = False
         u = understand(text, self._profile, self._now(), awaiting=d.awaiting)
+        if d.awaiting == "offer_message" and u.intent != "end":
+            d.offer_pending = False
+            if u.no and not u.intent:
+                d.reset_task()
+                d.notes.append(self.say("what_else"))
+                return
         if d.awaiting == "message" and u.intent != "end":
             d.message = text.strip()
             return
@@ -294,7 +304,7 @@ class DemoBrain:
             d.name = u.name
         if u.phone:
             d.phone = u.phone
-        if u.this_number:
+        if u.this_number or (d.awaiting == "phone" and u.yes and not u.phone):
             d.this_number = True
         if u.message and d.intent == "message":
             d.message = u.message
@@ -339,11 +349,17 @@ class DemoBrain:
         if name == "transfer_to_human":
             if error:
                 d.notes.append(self.say("transfer_failed", error=error))
-                d.intent = "message"
-            else:
+            elif isinstance(result, Mapping) and result.get("say"):
+                d.notes.append(str(result["say"]))
+            if not error and isinstance(result, Mapping) and result.get("status") == "transferring":
                 d.finished = True
+            else:  # the owner can't be reached: offer a message instead
+                d.reset_task()
+                d.intent = "message"
+                d.offer_pending = True
             return
         if error:
+            d.had_error = True
             d.notes.append(self.say("tool_error", error=error))
         if name == "check_availability":
             if error:
@@ -352,6 +368,12 @@ class DemoBrain:
             else:
                 d.slots = _slot_list(result)
                 d.slots_for = (str(call.arguments.get("service")), d.day or date.min)
+                if not d.slots and isinstance(result, Mapping) and result.get("message"):
+                    d.notes.append(str(result["message"]))
+                    if result.get("nearest_in_words"):
+                        d.notes.append(self.say("nearest", times=result["nearest_in_words"]))
+                    d.day = None
+                    d.slots = d.slots_for = None
         elif name == "book_appointment":
             if error:
                 if d.slots is not None and d.time in d.slots:
@@ -439,7 +461,7 @@ class DemoBrain:
             return Reply(self._with(text, self.say("tool_unavailable")), None, None)
         if call is not None:
             return Reply(self._with(text, question), call, None)
-        if question:
+        if awaiting is not None:
             return Reply(self._with(text, question), None, awaiting)
         if notes:
             if d.awaiting == "anything_else" and notes[-1] == self.say("anything_else"):
@@ -459,12 +481,14 @@ class DemoBrain:
             return ToolCall("end_call", {}), self.say("goodbye"), None
         if d.intent == "human":
             reason = "caller asked for a person"
-            return ToolCall("transfer_to_human", {"reason": reason}), self.say("transferring"), None
+            return ToolCall("transfer_to_human", {"reason": reason}), None, None
         if d.intent == "book":
             return self._booking_step(d)
         if d.intent in ("cancel", "reschedule"):
             return self._change_step(d)
         if d.intent == "message":
+            if d.offer_pending:
+                return None, "", "offer_message"
             if not d.name:
                 return None, self.say("ask_name"), "name"
             if not d.message:
@@ -492,6 +516,8 @@ class DemoBrain:
         if not d.slots:
             service, d.day = d.service.lower(), None
             return None, self.say("no_slots", service=service, day=day), "day"
+        if not d.time and d.had_error:
+            return None, self.say("ask_time_plain"), "time"
         if not d.time:
             return None, self.say("ask_time", day=day, slots=offer), "time"
         if d.time not in d.slots:

@@ -90,6 +90,17 @@ _INFO_CUES: list[tuple[str, tuple[str, ...]]] = [
     ("services", ("services", "what do you offer", "what do you do", "offer", "what kind")),
     ("greeting", ("hello", "hi ", "good morning", "good afternoon", "hey")),
 ]
+_THIS_NUMBER = (
+    "this number",
+    "same number",
+    "calling from",
+    "my number",
+    "this one",
+    "this phone",
+    "same one",
+    "you have it",
+    "caller id",
+)
 _STOPWORDS = set(
     [
         "a",
@@ -362,10 +373,7 @@ def understand(
     if awaiting != "phone":
         u.time = parse_time(words, expecting=awaiting in ("time", "new_time"))
     u.phone = parse_phone(words)
-    u.this_number = (
-        any(_has(joined, c) for c in ("this number", "same number", "calling from", "my number"))
-        and u.phone is None
-    )
+    u.this_number = any(_has(joined, c) for c in _THIS_NUMBER) and u.phone is None
     name_cue = re.search(r"\b(my name is|my name's|this is|name is)\b", joined)
     if awaiting == "name" or name_cue:
         source = text[name_cue.start() :] if name_cue and awaiting != "name" else text

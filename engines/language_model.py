@@ -29,6 +29,7 @@ DEFAULT_CORPUS = Path(__file__).with_name("demo_corpus.txt")
 DEFAULT_DICT = Path(get_model_path("en-us/cmudict-en-us.dict"))
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _MAX_EXPANSIONS = 60
+DISCOUNT_MASS = 0.5
 _ALWAYS = ("a.m.", "p.m.", "<sil>")
 
 
@@ -160,8 +161,14 @@ def business_sentences(
     return sentences
 
 
-def build_arpa(sentences: Iterable[str], vocabulary: set[str]) -> tuple[str, set[str], set[str]]:
-    """ARPA trigram text over in-dictionary words; returns (arpa, words used, words dropped)."""
+def build_arpa(
+    sentences: Iterable[str], vocabulary: set[str], *, discount_mass: float = DISCOUNT_MASS
+) -> tuple[str, set[str], set[str]]:
+    """ARPA trigram text over in-dictionary words; returns (arpa, words used, words dropped).
+
+    `discount_mass` is the probability held back for unseen word sequences: low values keep
+    the decoder on the corpus phrasings, which is what a narrow receptionist domain wants.
+    """
     lines: list[str] = []
     used: set[str] = set()
     dropped: set[str] = set()
@@ -174,7 +181,7 @@ def build_arpa(sentences: Iterable[str], vocabulary: set[str]) -> tuple[str, set
             lines.append(" ".join(kept))
     if not lines:
         raise ValueError("no in-vocabulary sentences to build a language model from")
-    model = ArpaBoLM(text="\n".join(lines) + "\n", add_start=True)
+    model = ArpaBoLM(text="\n".join(lines) + "\n", add_start=True, discount_mass=discount_mass)
     model.compute()
     out = io.StringIO()
     model.write(out)
@@ -200,6 +207,7 @@ def write_language_model(
     now: datetime,
     corpus_path: Path = DEFAULT_CORPUS,
     dict_path: Path = DEFAULT_DICT,
+    discount_mass: float = DISCOUNT_MASS,
 ) -> LanguageModelFiles:
     """Build the business model into `out_dir` (`business.lm`, `business.dict`) once at start-up.
 
@@ -209,6 +217,7 @@ def write_language_model(
         now: Current time; dates near it ("the fifth", "march fifth") get into the model.
         corpus_path: The editable sentence file with `{slot}` templates.
         dict_path: Source pronunciation dictionary (CMUdict by default).
+        discount_mass: Back-off mass for unseen sequences (see `build_arpa`).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     vocabulary = read_dictionary_words(dict_path)
@@ -217,7 +226,7 @@ def write_language_model(
         corpus_text=corpus_path.read_text(encoding="utf-8"),
         today=profile.local_now(now).date(),
     )
-    arpa, used, dropped = build_arpa(sentences, vocabulary)
+    arpa, used, dropped = build_arpa(sentences, vocabulary, discount_mass=discount_mass)
     lm_path = out_dir / "business.lm"
     lm_path.write_text(arpa, encoding="utf-8")
     small_dict = out_dir / "business.dict"

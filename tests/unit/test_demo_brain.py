@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pipecat.frames.frames import Frame, LLMContextFrame, LLMMessagesAppendFrame
+from pipecat.frames.frames import (
+    Frame,
+    FunctionCallResultProperties,
+    LLMContextFrame,
+    LLMMessagesAppendFrame,
+)
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.aggregators.llm_response_universal import LLMAssistantAggregator
@@ -51,11 +56,13 @@ class ToolDoubles:
         free: Sequence[str] = ("09:00", "09:30", "10:00", "10:30", "14:00"),
         appointments: Sequence[dict[str, Any]] = (),
         fail: dict[str, str] | None = None,
+        owner_away: bool = False,
     ) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.free = list(free)
         self.appointments = list(appointments)
         self.fail = fail or {}
+        self.owner_away = owner_away
 
     async def _answer(self, params: FunctionCallParams, name: str, result: dict[str, Any]) -> None:
         self.calls.append((name, dict(params.arguments)))
@@ -73,8 +80,11 @@ class ToolDoubles:
                 date: Day, YYYY-MM-DD.
                 service: Service name.
             """
-            slots = [f"{date}T{t}:00-05:00" for t in doubles.free]
-            await doubles._answer(params, "check_availability", {"date": date, "slots": slots})
+            result: dict[str, Any] = {"date": date, "service": service, "free_times": doubles.free}
+            if not doubles.free:
+                result["message"] = "Nothing is free for that day."
+                result["nearest_in_words"] = "Friday at 9:00 AM"
+            await doubles._answer(params, "check_availability", result)
 
         async def book_appointment(
             params: FunctionCallParams, service: str, start: str, caller_name: str, notes: str
@@ -94,7 +104,7 @@ class ToolDoubles:
             result = {"appointments": doubles.appointments}
             await doubles._answer(params, "find_my_appointments", result)
 
-        async def cancel_appointment(params: FunctionCallParams, appointment_id: str) -> None:
+        async def cancel_appointment(params: FunctionCallParams, appointment_id: int) -> None:
             """Cancel an appointment.
 
             Args:
@@ -103,7 +113,7 @@ class ToolDoubles:
             await doubles._answer(params, "cancel_appointment", {"cancelled": True})
 
         async def reschedule_appointment(
-            params: FunctionCallParams, appointment_id: str, new_start: str
+            params: FunctionCallParams, appointment_id: int, new_start: str
         ) -> None:
             """Move an appointment.
 
@@ -123,7 +133,7 @@ class ToolDoubles:
                 message: The message.
                 callback_number: Where to call back.
             """
-            await doubles._answer(params, "take_message", {"ok": True})
+            await doubles._answer(params, "take_message", {"status": "taken"})
 
         async def transfer_to_human(params: FunctionCallParams, reason: str) -> None:
             """Transfer to the owner.
@@ -131,11 +141,17 @@ class ToolDoubles:
             Args:
                 reason: Why.
             """
-            await doubles._answer(params, "transfer_to_human", {"transferring": True})
+            result = {"status": "transferring", "say": "One moment, connecting you now."}
+            if doubles.owner_away:
+                result = {"status": "message_offered", "say": "Nobody can take your call now."}
+            await doubles._answer(params, "transfer_to_human", result)
 
         async def end_call(params: FunctionCallParams) -> None:
             """Hang up after the goodbye."""
-            await doubles._answer(params, "end_call", {"ending": True})
+            doubles.calls.append(("end_call", dict(params.arguments)))
+            await params.result_callback(
+                {"status": "ending"}, properties=FunctionCallResultProperties(run_llm=False)
+            )
 
         return [
             check_availability,
@@ -220,9 +236,10 @@ async def test_unavailable_time_offers_nearest_slots_and_closed_day_is_refused()
 
 
 async def test_tool_error_is_spoken_to_the_caller() -> None:
-    tools = ToolDoubles(fail={"book_appointment": "that time was just taken"})
+    error = "Sorry, that time was just taken. The nearest free times are 9:30 AM."
+    tools = ToolDoubles(fail={"book_appointment": error})
     said, _, _ = await converse(["book a cleaning monday at 9 am", "my name is Lee"], tools)
-    assert "that time was just taken" in said[-1]
+    assert said[-1] == f"{error} What time would you like?"
 
 
 async def test_answers_hours_prices_and_faq_from_the_profile() -> None:
@@ -238,34 +255,34 @@ async def test_answers_hours_prices_and_faq_from_the_profile() -> None:
 
 
 async def test_cancel_finds_then_cancels_the_appointment() -> None:
-    appts = [{"appointment_id": "42", "service": "Cleaning", "start": "2026-11-30T10:30:00-05:00"}]
+    appts = [{"appointment_id": 42, "service": "Cleaning", "start": "2026-11-30T10:30"}]
     tools = ToolDoubles(appointments=appts)
     said, _, _ = await converse(["I need to cancel my appointment"], tools)
     assert tools.calls == [
         ("find_my_appointments", {}),
-        ("cancel_appointment", {"appointment_id": "42"}),
+        ("cancel_appointment", {"appointment_id": 42}),
     ]
     assert "cleaning on Monday, November thirtieth at ten thirty a.m. is cancelled" in said[-1]
 
 
 async def test_cancel_asks_which_when_there_are_several() -> None:
     appts = [
-        {"appointment_id": "1", "service": "Cleaning", "start": "2026-11-30T10:30:00-05:00"},
-        {"appointment_id": "2", "service": "Checkup", "start": "2026-12-02T09:00:00-05:00"},
+        {"appointment_id": 1, "service": "Cleaning", "start": "2026-11-30T10:30"},
+        {"appointment_id": 2, "service": "Checkup", "start": "2026-12-02T09:00"},
     ]
     tools = ToolDoubles(appointments=appts)
     said, _, _ = await converse(["cancel my appointment please", "the checkup"], tools)
     assert "Which one" in said[1]
-    assert tools.calls[-1] == ("cancel_appointment", {"appointment_id": "2"})
+    assert tools.calls[-1] == ("cancel_appointment", {"appointment_id": 2})
 
 
 async def test_reschedule_moves_the_appointment() -> None:
-    appts = [{"appointment_id": "7", "service": "Checkup", "start": "2026-11-30T10:30:00-05:00"}]
+    appts = [{"appointment_id": 7, "service": "Checkup", "start": "2026-11-30T10:30"}]
     tools = ToolDoubles(appointments=appts)
     said, _, _ = await converse(["I'd like to reschedule my appointment", "Tuesday at 3 pm"], tools)
     assert tools.calls[-1] == (
         "reschedule_appointment",
-        {"appointment_id": "7", "new_start": "2026-12-01T15:00"},
+        {"appointment_id": 7, "new_start": "2026-12-01T15:00"},
     )
     assert "Tuesday, December first at three p.m." in said[-1]
 
@@ -299,13 +316,33 @@ async def test_transfer_to_human(utterance: str) -> None:
     tools = ToolDoubles()
     said, _, _ = await converse([utterance], tools)
     assert tools.calls == [("transfer_to_human", {"reason": "caller asked for a person"})]
-    assert "connect you" in said[-1]
+    assert said[-1] == "One moment, connecting you now."
 
 
-async def test_failed_transfer_offers_a_message() -> None:
-    tools = ToolDoubles(fail={"transfer_to_human": "The owner is not available right now."})
-    said, _, _ = await converse(["let me talk to the owner"], tools)
-    assert "not available right now" in said[-1] and "message" in said[-1]
+async def test_owner_away_turns_the_transfer_into_a_message() -> None:
+    tools = ToolDoubles(owner_away=True)
+    said, _, _ = await converse(
+        [
+            "let me talk to the owner",
+            "yes please",
+            "Tom Lee",
+            "call me about the bill",
+            "my number",
+        ],
+        tools,
+    )
+    assert said[1] == "Nobody can take your call now."
+    assert tools.calls[-1] == (
+        "take_message",
+        {"caller_name": "Tom Lee", "message": "call me about the bill", "callback_number": ""},
+    )
+
+
+async def test_nothing_free_reports_nearest_and_asks_for_another_day() -> None:
+    tools = ToolDoubles(free=[])
+    said, _, _ = await converse(["book a cleaning on monday"], tools)
+    assert "Nothing is free" in said[-1] and "Friday at 9:00 AM" in said[-1]
+    assert "What day" in said[-1]
 
 
 async def test_goodbye_ends_the_call() -> None:
