@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 25
 INTENTS = ("booking", "reschedule", "cancel", "question", "message", "escalation", "other")
+ICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" '
+    'rx="8" fill="#2f6fde"/><path d="M10 10h12L10 22h12" stroke="#fff" stroke-width="3" '
+    'fill="none" stroke-linejoin="round"/></svg>'
+)
 # No scripts at all, styles only from our own stylesheet, forms only back to us, no framing.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -114,6 +119,12 @@ def dashboard_router() -> APIRouter:
     async def style() -> Response:
         return Response(
             stylesheet, media_type="text/css", headers={"Cache-Control": "max-age=3600"}
+        )
+
+    @router.get("/dashboard/icon.svg")
+    async def icon() -> Response:
+        return Response(
+            ICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
         )
 
     @router.get("/dashboard/login")

@@ -431,7 +431,7 @@ async def test_dashboard_sign_in_sets_an_hmac_cookie_not_the_token(owner: Owner)
 
         detail = await browser.get(f"/dashboard/calls/{owner.seeded.call_ids[1]}")
         assert detail.status_code == 200
-        assert "interrupted" in detail.text and "Caller heard only" in detail.text
+        assert "interrupted" in detail.text and "were not heard" in detail.text
         assert "No thanks &lt;b&gt;bye&lt;/b&gt;" in detail.text
         assert TWILIO_SECRET not in detail.text and ADMIN not in detail.text
         missing = await browser.get("/dashboard/calls/424242")
