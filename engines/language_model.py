@@ -29,7 +29,7 @@ DEFAULT_CORPUS = Path(__file__).with_name("demo_corpus.txt")
 DEFAULT_DICT = Path(get_model_path("en-us/cmudict-en-us.dict"))
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _MAX_EXPANSIONS = 60
-DISCOUNT_MASS = 0.5
+DISCOUNT_MASS = 0.1
 _ALWAYS = ("a.m.", "p.m.", "<sil>")
 
 
