@@ -55,7 +55,7 @@ async def open_app_state(
     """Validate the profile and prompts, migrate the database, open clients; close them after."""
     profile = load_business(settings)
     prompts = load_prompts()
-    prompts.greeting(profile)  # fail at start-up, not mid-call, on a bad line
+    prompts.filled_lines(profile)  # fail at start-up, not mid-call, on a bad line
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
     auth_token = (

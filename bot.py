@@ -31,7 +31,7 @@ from call_resources import CallResources
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
-from prompts import Prompts, render_system_prompt
+from prompts import Prompts
 from settings import LlmProvider, Settings, SttProvider, TtsProvider
 from tools import ALL_TOOLS
 from tools.escalation import escalate
@@ -53,12 +53,15 @@ class CallServices:
 
 
 def make_services(
-    settings: Settings, profile: BusinessProfile, now: Callable[[], datetime]
+    settings: Settings,
+    profile: BusinessProfile,
+    now: Callable[[], datetime],
+    system_prompt: str,
 ) -> CallServices:
     """Cloud services where keys are set, local demo engines otherwise (see `Settings`)."""
     return CallServices(
         stt=_make_stt(settings, profile),
-        llm=_make_llm(settings, profile, now),
+        llm=_make_llm(settings, profile, now, system_prompt),
         tts=_make_tts(settings),
     )
 
@@ -88,7 +91,7 @@ def _make_stt(settings: Settings, profile: BusinessProfile) -> STTService:
 
 
 def _make_llm(
-    settings: Settings, profile: BusinessProfile, now: Callable[[], datetime]
+    settings: Settings, profile: BusinessProfile, now: Callable[[], datetime], system_prompt: str
 ) -> LLMService:
     if settings.effective_llm == LlmProvider.OPENAI:
         from pipecat.services.openai.llm import OpenAILLMService
@@ -96,7 +99,9 @@ def _make_llm(
         return OpenAILLMService(
             api_key=_secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
-            settings=OpenAILLMService.Settings(model=settings.openai_model, temperature=0.3),
+            settings=OpenAILLMService.Settings(
+                model=settings.openai_model, system_instruction=system_prompt, temperature=0.3
+            ),
             retry_timeout_secs=settings.llm_timeout_secs,
             retry_on_timeout=True,
         )
@@ -139,17 +144,7 @@ def build_worker(
 ) -> PipelineWorker:
     """The per-call pipeline; tests build the same one with other services and transports."""
     settings, profile = resources.settings, resources.profile
-    context = LLMContext(
-        messages=[
-            {
-                "role": "system",
-                "content": render_system_prompt(
-                    prompts, profile, now=resources.now(), caller_known=bool(resources.caller_phone)
-                ),
-            }
-        ],
-        tools=list(ALL_TOOLS),
-    )
+    context = LLMContext(tools=list(ALL_TOOLS))
     aggregators = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(

@@ -42,6 +42,8 @@ class CallResources:
     caller_phone: str | None = None
     called_phone: str | None = None
     limits: CallLimits = field(default_factory=CallLimits)
+    # The fixed spoken lines (prompts/lines.yaml), filled in for this business.
+    lines: dict[str, str] = field(default_factory=dict)
     # Counters the tools update to enforce `limits`.
     bookings_made: int = 0
     transfers_made: int = 0

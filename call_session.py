@@ -16,7 +16,9 @@ from app_state import AppState
 from bot import CallServices, build_worker, make_services
 from call_resources import CallResources
 from media_stream import HandshakeError, StreamStart, ZylinTwilioSerializer, read_stream_start
+from prompts import render_system_prompt
 from telephony import StreamTokenError, mask_phone
+from tools import drain_background
 
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -69,6 +71,7 @@ async def _run_verified_call(
         stream_sid=start.stream_sid,
         caller_phone=caller,
         called_phone=called,
+        lines=state.prompts.filled_lines(state.profile),
     )
     logger.info(f"Call started from {mask_phone(caller)}")
     await state.repository.create_call(
@@ -81,11 +84,12 @@ async def _run_verified_call(
     auth_token = (
         settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     )
-    can_hang_up = bool(state.twilio.configured and start.account_sid)
+    # Hang up with our own account's credentials, never with what the socket claimed.
+    can_hang_up = state.twilio.configured
     serializer = ZylinTwilioSerializer(
         start.stream_sid,
         call_sid=start.call_sid,
-        account_sid=start.account_sid or None,
+        account_sid=settings.twilio_account_sid if can_hang_up else None,
         auth_token=auth_token if can_hang_up else None,
         base_url=settings.twilio_api_base_url,
         params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
@@ -100,14 +104,20 @@ async def _run_verified_call(
             serializer=serializer,
         ),
     )
-    services = services or make_services(settings, state.profile, state.now)
+    system_prompt = render_system_prompt(
+        state.prompts, state.profile, now=state.now(), caller_known=bool(caller)
+    )
+    services = services or make_services(settings, state.profile, state.now, system_prompt)
     worker = build_worker(transport, resources, services, state.prompts)
     try:
-        await WorkerRunner(handle_sigint=False).run(worker)
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await runner.run()
     except Exception as exc:
         resources.end_reason = resources.end_reason or "error"
         logger.exception(f"Call pipeline failed: {exc}")
     finally:
+        await drain_background(resources)
         if serializer.rejected:
             logger.info(f"Dropped stream messages: {serializer.rejected}")
         await state.repository.finish_call(

@@ -22,6 +22,7 @@ REQUIRED_LINES = (
     "silence_goodbye",
     "max_duration_goodbye",
     "holding",
+    "goodbye",
     "service_trouble",
     "fatal_trouble",
 )
@@ -49,6 +50,10 @@ class Prompts:
     def line(self, name: str, profile: BusinessProfile) -> str:
         """A fixed spoken line, filled in for this business."""
         return fill(self.lines[name], _profile_values(profile), source=f"lines.yaml:{name}")
+
+    def filled_lines(self, profile: BusinessProfile) -> dict[str, str]:
+        """Every fixed line filled in for this business (what a call hands its tools)."""
+        return {name: self.line(name, profile) for name in self.lines}
 
     def greeting(self, profile: BusinessProfile) -> str:
         """The first thing Zylin says, with the recording notice when calls are recorded."""

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from business import BusinessProfile, load_profile
 from call_resources import CallResources
+from prompts import load_prompts
 from settings import ROOT, Settings
 from storage.db import create_engine, migrate, session_factory
 from storage.repository import Repository
@@ -201,6 +202,7 @@ def make_resources(
         stream_sid="MZ" + "1" * 32,
         caller_phone=caller_phone,
         called_phone=CALLED,
+        lines=load_prompts().filled_lines(profile or example_profile()),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -43,8 +42,6 @@ from tools.escalation import transfer_to_human
 from tools.messages import take_message
 
 NY = ZoneInfo("America/New_York")
-# `tools.end_call` the attribute is the function; the module is needed to shorten its timer.
-end_call_module = importlib.import_module("tools.end_call")
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=NY)  # Monday 8:00, before opening
 TUESDAY = "2026-12-01"
 OWNER = example_profile().owner_phone
@@ -472,27 +469,13 @@ async def test_transfer_runs_by_itself_if_no_speech_ends(
 # --- end_call ----------------------------------------------------------------------------------
 
 
-async def test_end_call_hangs_up_after_the_goodbye(env: Env) -> None:
+async def test_end_call_says_goodbye_then_ends_the_call(env: Env) -> None:
     run = await env.harness.run(end_call)
     assert run.result == {"status": "ending"}
     assert run.properties is not None and run.properties.run_llm is False
     assert env.resources.end_reason == "bot_ended"
-    assert env.harness.llm.pushed == []  # not before the goodbye has played
-    await env.harness.run(end_call)  # a second call queues nothing more
-    assert len(env.resources.after_speech) == 1
-    await env.resources.after_speech.pop()()
-    [(frame, _)] = env.harness.llm.pushed
-    assert isinstance(frame, EndWorkerFrame)
-
-
-async def test_end_call_fallback_says_goodbye_when_nothing_played(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
-
-    monkeypatch.setattr(end_call_module, "END_FALLBACK_SECS", 0.05)
-    await env.harness.run(end_call)
-    await asyncio.sleep(0.3)
-    frames = [type(f) for f, _ in env.harness.llm.pushed]
-    assert frames == [TTSSpeakFrame, EndWorkerFrame]
-    assert env.resources.after_speech == []
+    frames = [f for f, _ in env.harness.llm.pushed]
+    assert [type(f) for f in frames] == [TTSSpeakFrame, EndWorkerFrame]
+    assert frames[0].text == "Thanks for calling Bright Smile Dental. Goodbye!"
+    await env.harness.run(end_call)  # a second call says and ends nothing more
+    assert len(env.harness.llm.pushed) == 2
