@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.fakes._base import wait_until
 from tests.fakes.openai_server import Text, ToolCall
 from tests.harness import AUTH_TOKEN, Fakes, RunningServer
 from zylin_call import SimulatedCall
@@ -17,15 +18,6 @@ LONG_REPLY = (
 
 def call_to(server: RunningServer, **kwargs) -> SimulatedCall:
     return SimulatedCall(server.url, auth_token=AUTH_TOKEN, **kwargs)
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_greeting_then_a_turn_is_transcribed_answered_and_heard(
@@ -57,7 +49,7 @@ async def test_greeting_then_a_turn_is_transcribed_answered_and_heard(
         assert fakes.openai.speech_requests[-1]["input"] == "We're open nine to five on weekdays."
         marks = call.events_of("mark")
         assert marks, "Zylin marks the end of each utterance"
-    await wait_until(lambda: not zylin.state.active_calls)
+    await wait_until(lambda: not zylin.state.active_calls, within=10)
     record = await zylin.state.repository.get_call_by_sid(call.call_sid)
     assert record is not None and record.call.end_reason == "caller_hangup"
 
@@ -92,9 +84,11 @@ async def test_bot_ending_the_call_hangs_up_through_twilio_rest(
         assert fakes.openai.speech_requests[-1]["input"] == (
             "Thanks for calling Bright Smile Dental. Goodbye!"
         )
-    await wait_until(lambda: any(u.get("Status") == "completed" for u in fakes.twilio.call_updates))
+    await wait_until(
+        lambda: any(u.get("Status") == "completed" for u in fakes.twilio.call_updates), within=10
+    )
     assert fakes.twilio.call_updates[-1]["CallSid"] == call.call_sid
-    await wait_until(lambda: not zylin.state.active_calls)
+    await wait_until(lambda: not zylin.state.active_calls, within=10)
     record = await zylin.state.repository.get_call_by_sid(call.call_sid)
     assert record is not None and record.call.end_reason == "bot_ended"
 
@@ -103,7 +97,7 @@ async def test_pressing_zero_transfers_to_the_owner(zylin: RunningServer, fakes:
     async with call_to(zylin) as call:
         await call.wait_for_reply(timeout=15)
         await call.send_dtmf("0")
-        await wait_until(lambda: any("Twiml" in u for u in fakes.twilio.call_updates), 15)
+        await wait_until(lambda: any("Twiml" in u for u in fakes.twilio.call_updates), within=15)
     twiml = next(u["Twiml"] for u in fakes.twilio.call_updates if "Twiml" in u)
     assert "<Dial" in twiml and "+15551230000" in twiml
     escalations = await zylin.state.repository.escalations_for_call(call.call_sid)
@@ -117,7 +111,7 @@ async def test_caller_hangup_tears_the_call_down_without_leaking_tasks(
     async with call_to(zylin) as call:
         await call.wait_for_bot_audio(timeout=15)
         await call.hang_up()
-    await wait_until(lambda: not zylin.state.active_calls)
+    await wait_until(lambda: not zylin.state.active_calls, within=10)
     await asyncio.sleep(0.5)
     # The fakes' own aiohttp connection handlers (kept-alive HTTP) are not Zylin's tasks.
     leaked = [
