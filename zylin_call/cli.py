@@ -110,8 +110,8 @@ class _Printer(ScriptObserver):
     def __init__(self, call: SimulatedCall) -> None:
         self.call = call
 
-    def _line(self, text: str) -> None:
-        print(f"[{self.call.now():7.2f}s] {text}", flush=True)
+    def _line(self, text: str, at: float | None = None) -> None:
+        print(f"[{self.call.now() if at is None else at:7.2f}s] {text}", flush=True)
 
     def caller_line(self, step: Step) -> None:
         shown = {"say": step.value, "wav": f"<wav {step.value}>", "tone": f"<tone {step.value} ms>"}
@@ -121,7 +121,7 @@ class _Printer(ScriptObserver):
     def bot_line(self, utterance: BotUtterance) -> None:
         words = utterance.text if utterance.text else f"<{utterance.end - utterance.start:.1f} s>"
         tag = " (interrupted)" if utterance.interrupted else ""
-        self._line(f"Zylin{tag}: {words}")
+        self._line(f"Zylin{tag}: {words}", at=utterance.start)
 
     def turn_done(self, turn: CallTurn) -> None:
         v2v = turn.voice_to_voice_ms
@@ -186,7 +186,23 @@ async def run(args: argparse.Namespace) -> int:
         ending = ending or script_end
     transcriber = None
     if not args.no_transcribe:
-        transcriber = await asyncio.to_thread(Transcriber, args.lm, args.dict)
+        transcriber = Transcriber(args.lm, args.dict)
+        await asyncio.to_thread(transcriber.start)
+    try:
+        return await _place_call(args, steps, ending, transcriber, defaults)
+    finally:
+        if transcriber is not None:
+            transcriber.close()
+
+
+async def _place_call(
+    args: argparse.Namespace,
+    steps: list[Step],
+    ending: str | None,
+    transcriber: Transcriber | None,
+    defaults: dict[str, str | None],
+) -> int:
+    """Place the call and run the script; the caller of this owns the transcriber."""
     token = args.auth_token or defaults["auth_token"]
     if not token:
         print("warning: no auth token (TWILIO_AUTH_TOKEN): requests are unsigned", file=sys.stderr)
@@ -219,6 +235,7 @@ async def run(args: argparse.Namespace) -> int:
                 async with asyncio.timeout(args.timeout):
                     await runner.run(steps, greeting=not args.no_greeting)
                     await runner.end(ending or "hangup")
+                    await runner.flush()
             except TimeoutError:
                 print(f"call timed out after {args.timeout:g} s; hanging up", file=sys.stderr)
                 code = 2

@@ -110,25 +110,41 @@ class ScriptRunner:
     def __post_init__(self) -> None:
         self.utterances: list[BotUtterance] = []
         self.completed = False  # every step played before the server closed the call
+        self._pending: set[asyncio.Task[None]] = set()
         self._obs = self.observer or ScriptObserver()
 
     async def _bot_said(
         self, start: float, end: float, turn: CallTurn | None, *, interrupted: bool = False
     ) -> None:
-        text = None
-        if self.transcriber is not None:
-            text = await self.transcriber.transcribe_async(self.call.bot_audio(start, end))
-        if turn is not None and not interrupted:
-            turn.bot_text = text
-        utterance = BotUtterance(start, end, text, turn, interrupted)
+        """Record a bot utterance; its transcript comes later so turn-taking never waits on ASR."""
+        utterance = BotUtterance(start, end, None, turn, interrupted)
         self.utterances.append(utterance)
+        if self.transcriber is None:
+            self._obs.bot_line(utterance)
+            return
+        task = asyncio.create_task(self._transcribe(utterance, self.call.bot_audio(start, end)))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _transcribe(self, utterance: BotUtterance, audio: bytes) -> None:
+        assert self.transcriber is not None
+        try:
+            utterance.text = await self.transcriber.transcribe_async(audio)
+        except Exception as exc:  # a broken ASR must not end the call
+            logger.warning(f"transcription failed: {exc!r}")
+        if utterance.turn is not None and not utterance.interrupted:
+            utterance.turn.bot_text = utterance.text
         self._obs.bot_line(utterance)
 
+    async def flush(self) -> None:
+        """Wait for transcripts still being decoded (call after `end`)."""
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
     async def _reply(self, since: float, turn: CallTurn | None) -> None:
+        """Wait for the bot's answer: report the turn's latency at once, its words at the end."""
         try:
-            start, end = await self.call.wait_for_reply(
-                self.reply_timeout, self.reply_silence_ms, since=since
-            )
+            start = await self.call.wait_for_bot_audio(self.reply_timeout, since=since)
         except TimeoutError:
             self._obs.note(f"(no reply within {self.reply_timeout:g} s)")
             if turn is not None:
@@ -136,6 +152,13 @@ class ScriptRunner:
             return
         if turn is not None:
             self._obs.turn_done(turn)
+        try:
+            _, end = await self.call.wait_for_reply(
+                self.reply_timeout, self.reply_silence_ms, since=since
+            )
+        except TimeoutError:
+            self._obs.note("(the reply did not end)")
+            return
         await self._bot_said(start, end, turn)
 
     async def _perform(self, step: Step) -> tuple[float, CallTurn | None]:
