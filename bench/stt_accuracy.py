@@ -81,7 +81,7 @@ async def phone_line(text: str, voice: str, rate_wpm: int) -> bytes:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Word accuracy of demo-mode STT (pocketsphinx).")
     parser.add_argument("--profile", type=Path, default=Path("business/example_profile.yaml"))
     parser.add_argument("-v", "--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()

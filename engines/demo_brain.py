@@ -376,7 +376,7 @@ class DemoBrain:
                     d.slots = d.slots_for = None
         elif name == "book_appointment":
             if error:
-                if d.slots is not None and d.time in d.slots:
+                if d.slots is not None and d.time is not None and d.time in d.slots:
                     d.slots.remove(d.time)  # offer the other free times straight away
                 d.time = None
             else:

@@ -192,8 +192,13 @@ async def converse(
         )
         frames.append(SleepFrame(0.15))
     down, _ = await run_test(Pipeline([brain, assistant]), frames_to_send=frames)
-    said = [m.get("content") for m in context.get_messages() if m.get("role") == "assistant"]
+    said = [m.get("content") for m in plain_messages(context) if m.get("role") == "assistant"]
     return [s for s in said if isinstance(s, str) and s], context, down
+
+
+def plain_messages(context: LLMContext) -> list[dict[str, Any]]:
+    """The context's standard (OpenAI-shaped) messages as plain dicts."""
+    return [dict(m) for m in context.get_messages() if isinstance(m, dict)]
 
 
 async def test_greets_then_books_through_availability_and_booking_tools() -> None:
@@ -218,8 +223,8 @@ async def test_greets_then_books_through_availability_and_booking_tools() -> Non
     assert any("name" in s.lower() for s in said)
     assert "all set" in said[-1] and "John Smith" in said[-1]
     assert any(type(f).__name__ == "LLMContextAssistantTurnFrame" for f in down)
-    tool_messages = [m for m in context.get_messages() if m.get("role") == "tool"]
-    assert json.loads(tool_messages[-1]["content"]) == {"appointment_id": "A1"}
+    tool_messages = [m for m in plain_messages(context) if m.get("role") == "tool"]
+    assert json.loads(str(tool_messages[-1]["content"])) == {"appointment_id": "A1"}
 
 
 async def test_asks_for_missing_slots_one_at_a_time() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pipecat.audio.utils import create_file_resampler, pcm_to_ulaw, ulaw_to_pcm
 from pipecat.frames.frames import (
+    Frame,
     InputAudioRawFrame,
     TranscriptionFrame,
     VADUserStartedSpeakingFrame,
@@ -120,7 +121,7 @@ async def test_service_turns_a_vad_segment_into_a_transcription(lm: LanguageMode
     stt = PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path)
     audio = await phone_audio("can I speak to the owner")
     chunk = PHONE_RATE // 50 * 2  # 20 ms, as the Twilio transport delivers it
-    frames = [VADUserStartedSpeakingFrame()]
+    frames: list[Frame] = [VADUserStartedSpeakingFrame()]
     frames += [
         InputAudioRawFrame(audio=audio[i : i + chunk], sample_rate=PHONE_RATE, num_channels=1)
         for i in range(0, len(audio), chunk)
