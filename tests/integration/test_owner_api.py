@@ -215,7 +215,7 @@ async def test_empty_admin_token_also_means_off(empty_db_url: str) -> None:
 )
 async def test_api_refuses_without_the_token(owner: Owner, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=owner.server.url) as stranger:
-        for route in [*ROUTES, "/api/calls?date_from=not-a-date"]:
+        for route in [*ROUTES, "/api/calls?date_from=not-a-date", "/api/calls?limit=0"]:
             response = await stranger.get(route, headers=headers)
             assert response.status_code == 401, route
             assert response.headers["www-authenticate"] == "Bearer"
