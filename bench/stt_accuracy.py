@@ -5,7 +5,9 @@ Run: uv run python -m bench.stt_accuracy [--profile business/example_profile.yam
 Each utterance is synthesised with several eSpeak voices and speeds, encoded to 8 kHz mu-law
 and decoded back (as a Twilio call delivers it), then recognised with the wheel's general
 en-US language model and with the business model built from the profile. Prints word
-accuracy (1 - WER) and decode time per utterance for each.
+accuracy (1 - WER), decode time per utterance, and "same meaning": how often the demo brain
+reads the same intent, questions and slots (service, day, time) from the transcript as from
+the reference text.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from loguru import logger
 from pipecat.audio.utils import create_file_resampler, pcm_to_ulaw, ulaw_to_pcm
 
 from business.profile import BusinessProfile
+from engines.demo_understanding import understand
 from engines.espeak import synthesize
 from engines.language_model import normalize, write_language_model
 from engines.pocketsphinx_stt import PocketsphinxSTTService
@@ -104,16 +107,26 @@ async def main() -> None:
     totals = {name: {"ref": 0, "err": 0, "held_ref": 0, "held_err": 0} for name in engines}
     times: dict[str, list[float]] = {name: [] for name in engines}
     per_voice: dict[tuple[str, str], list[int]] = {}
+    same_meaning = dict.fromkeys(engines, 0)
+    now = datetime.now(UTC)
+
+    def meaning(text: str) -> tuple[object, ...]:
+        u = understand(text, profile, now, awaiting=None)
+        return (u.intent, tuple(u.info), u.service, u.day, u.time, bool(u.faq_answer))
+
     for line in UTTERANCES:
         held_out = line.startswith("*")
         text = line.lstrip("*")
         reference = normalize(text)
+        expected = meaning(text)
         for voice, rate in VOICES:
             audio = await phone_line(text, voice, rate)
             for name, stt in engines.items():
                 t0 = time.perf_counter()
-                hypothesis = (await stt.transcribe(audio, PHONE_RATE)).split()
+                transcript = await stt.transcribe(audio, PHONE_RATE)
                 times[name].append(time.perf_counter() - t0)
+                hypothesis = transcript.split()
+                same_meaning[name] += meaning(transcript) == expected
                 errors = word_errors(reference, hypothesis)
                 totals[name]["ref"] += len(reference)
                 totals[name]["err"] += errors
@@ -131,14 +144,19 @@ async def main() -> None:
         f"{len(UTTERANCES)} utterances x {len(VOICES)} voice/speed settings = {n} decodes per "
         f"model, 8 kHz mu-law resampled to 16 kHz"
     )
-    print(f"{'model':10} {'word acc':>9} {'held-out acc':>13} {'median s':>9} {'p95 s':>7}")
+    header = f"{'model':10} {'word acc':>9} {'held-out acc':>13} {'same meaning':>13}"
+    print(f"{header} {'median s':>9} {'p95 s':>7}")
     for name in engines:
         t = totals[name]
         acc = 1 - t["err"] / t["ref"]
         held = 1 - t["held_err"] / t["held_ref"]
         ts = sorted(times[name])
         p95 = ts[int(0.95 * (len(ts) - 1))]
-        print(f"{name:10} {acc:9.3f} {held:13.3f} {statistics.median(ts):9.3f} {p95:7.3f}")
+        same = same_meaning[name] / n
+        print(
+            f"{name:10} {acc:9.3f} {held:13.3f} {same:13.3f} "
+            f"{statistics.median(ts):9.3f} {p95:7.3f}"
+        )
     print("word accuracy by voice@wpm:")
     for name in engines:
         cells = [f"{v} {1 - e / r:.2f}" for (n, v), (r, e) in per_voice.items() if n == name]
