@@ -101,8 +101,10 @@ async def main() -> None:
     )
 
     engines = {
-        "general": PocketsphinxSTTService(),
-        "business": PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path),
+        "general": PocketsphinxSTTService(in_process=True),
+        "business": PocketsphinxSTTService(
+            lm_path=lm.lm_path, dict_path=lm.dict_path, in_process=True
+        ),
     }
     totals = {name: {"ref": 0, "err": 0, "held_ref": 0, "held_err": 0} for name in engines}
     times: dict[str, list[float]] = {name: [] for name in engines}

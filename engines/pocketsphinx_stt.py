@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
+import multiprocessing
 import threading
 from collections.abc import AsyncGenerator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 from pipecat.audio.utils import create_file_resampler
-from pipecat.frames.frames import ErrorFrame, Frame, TranscriptionFrame
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    StartFrame,
+    TranscriptionFrame,
+)
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
-from pocketsphinx import Decoder, get_model_path
+from pocketsphinx import get_model_path
 
-DECODER_SAMPLE_RATE = 16000
+from engines.pocketsphinx_worker import (
+    DECODER_SAMPLE_RATE,
+    DecoderConfig,
+    decode,
+    decode_in_worker,
+    init_worker,
+    make_decoder,
+)
 
 
 class PocketsphinxSTTService(SegmentedSTTService):
-    """Transcribes each VAD-delimited utterance with pocketsphinx in a worker thread.
+    """Transcribes each VAD-delimited utterance with pocketsphinx, off the event loop.
 
-    One decoder per service (per call): pocketsphinx decoders are not thread-safe, and a
-    per-call decoder keeps its cepstral mean adapted to that caller's line. The audio arrives
-    at the pipeline's input rate (8 kHz on a phone call) and is resampled to the 16 kHz the
-    shipped en-US acoustic model expects.
+    pocketsphinx holds the GIL while it decodes (0.1-0.3 s per utterance with the business
+    model, ~1 s with the general one), which would stall the 20 ms audio clock of every call
+    in the process; so by default each service (each call) decodes in its own worker process,
+    started in `start`. That also keeps the decoder's cepstral-mean adaptation per caller.
+    `in_process=True` decodes in a thread instead (tests, benchmarks, one-call tools).
+    The audio arrives at the pipeline's input rate (8 kHz on a phone call) and is resampled
+    to the 16 kHz the shipped en-US acoustic model expects.
     """
 
     Settings = STTSettings
@@ -46,6 +63,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
         arpa_text: str | None = None,
         dict_path: str | Path | None = None,
         hmm_path: str | Path | None = None,
+        in_process: bool = False,
         settings: STTSettings | None = None,
         **kwargs: Any,
     ) -> None:
@@ -57,6 +75,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
             arpa_text: An ARPA model as text, used when no `lm_path` is given.
             dict_path: Pronunciation dictionary; defaults to the wheel's CMUdict.
             hmm_path: Acoustic model directory; defaults to the wheel's en-US model.
+            in_process: Decode in a thread of this process (blocks the event loop's GIL).
             settings: Standard STT settings (model and language are informational here).
             **kwargs: Passed to `SegmentedSTTService` (e.g. `sample_rate`).
         """
@@ -69,64 +88,82 @@ class PocketsphinxSTTService(SegmentedSTTService):
         for path in (lm_path, dict_path, hmm_path):
             if path is not None and not Path(path).exists():
                 raise FileNotFoundError(f"pocketsphinx file {path} does not exist")
-        self._lm_path = Path(lm_path) if lm_path else None
-        self._arpa_text = arpa_text
-        self._dict_path = Path(dict_path) if dict_path else None
-        self._hmm_path = Path(hmm_path) if hmm_path else Path(get_model_path("en-us/en-us"))
-        self._decoder: Decoder | None = None
+        self._config = DecoderConfig(
+            hmm_path=str(hmm_path or get_model_path("en-us/en-us")),
+            lm_path=str(lm_path) if lm_path else None,
+            arpa_text=arpa_text,
+            dict_path=str(dict_path) if dict_path else None,
+        )
+        self._in_process = in_process
+        self._decoder: Any = None
         self._decoder_lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
         self._resampler = create_file_resampler()
 
     def can_generate_metrics(self) -> bool:
         """Processing time per utterance is worth reporting like a cloud STT's."""
         return True
 
-    def _load_decoder(self) -> Decoder:
-        """Build the decoder (blocking: 15 ms with a small dictionary, ~0.3 s with CMUdict)."""
-        kwargs: dict[str, Any] = {
-            "hmm": str(self._hmm_path),
-            "samprate": DECODER_SAMPLE_RATE,
-            "loglevel": "FATAL",
-        }
-        if self._dict_path is not None:
-            kwargs["dict"] = str(self._dict_path)
-        if self._lm_path is not None:
-            return Decoder(lm=str(self._lm_path), **kwargs)
-        if self._arpa_text is not None:
-            fd, tmp = tempfile.mkstemp(suffix=".lm")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(self._arpa_text)
-                return Decoder(lm=tmp, **kwargs)
-            finally:
-                os.unlink(tmp)
-        return Decoder(**kwargs)
+    def _start_pool(self) -> ProcessPoolExecutor:
+        """Spawn the worker and wait until its decoder is loaded (blocking, ~0.3-1 s)."""
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(self._config,),
+        )
+        pool.submit(decode_in_worker, b"").result()
+        return pool
 
-    async def _ensure_decoder(self) -> Decoder:
-        if self._decoder is None:
-            self._decoder = await asyncio.to_thread(self._load_decoder)
-        return self._decoder
+    async def _ensure_ready(self) -> None:
+        if self._in_process and self._decoder is None:
+            self._decoder = await asyncio.to_thread(make_decoder, self._config)
+        elif not self._in_process and self._pool is None:
+            self._pool = await asyncio.to_thread(self._start_pool)
 
-    async def start(self, frame: Any) -> None:
+    def close(self) -> None:
+        """Stop the worker process (for direct `transcribe` users; the pipeline does it itself)."""
+        self._close_pool()
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    async def start(self, frame: StartFrame) -> None:
         """Load the decoder before the first utterance so the first reply is not delayed."""
         await super().start(frame)
-        await self._ensure_decoder()
+        await self._ensure_ready()
 
-    def _decode(self, decoder: Decoder, pcm16k: bytes) -> str:
-        """Decode one whole utterance (blocking; run in a thread)."""
+    async def stop(self, frame: EndFrame) -> None:
+        """Finish queued segments, then stop the worker process."""
+        await super().stop(frame)
+        self._close_pool()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        """Stop at once, worker process included."""
+        await super().cancel(frame)
+        self._close_pool()
+
+    async def cleanup(self) -> None:
+        """Never leave a worker process behind."""
+        await super().cleanup()
+        self._close_pool()
+
+    def _decode_locally(self, pcm16k: bytes) -> str:
         with self._decoder_lock:
-            decoder.start_utt()
-            decoder.process_raw(pcm16k, no_search=False, full_utt=True)
-            decoder.end_utt()
-            hyp = decoder.hyp()
-        return hyp.hypstr.strip() if hyp is not None else ""
+            return decode(self._decoder, pcm16k)
 
     async def transcribe(self, pcm: bytes, sample_rate: int) -> str:
         """Text of one utterance of 16-bit mono PCM at `sample_rate` (also used by the bench)."""
-        decoder = await self._ensure_decoder()
+        await self._ensure_ready()
         if sample_rate != DECODER_SAMPLE_RATE:
             pcm = await self._resampler.resample(pcm, sample_rate, DECODER_SAMPLE_RATE)
-        return await asyncio.to_thread(self._decode, decoder, pcm)
+        if self._in_process:
+            return await asyncio.to_thread(self._decode_locally, pcm)
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, decode_in_worker, pcm)
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         """Transcribe one VAD segment (raw PCM at the service's input rate).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from engines.language_model import (
     write_language_model,
 )
 from engines.pocketsphinx_stt import PocketsphinxSTTService
+from engines.pocketsphinx_worker import DECODER_SAMPLE_RATE
 
 PROFILE = {
     "name": "Bright Smile Dental",
@@ -104,7 +107,7 @@ def test_business_sentences_fill_templates_from_the_profile(profile: BusinessPro
 
 
 async def test_decodes_a_phone_line_booking_request(lm: LanguageModelFiles) -> None:
-    stt = PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path)
+    stt = PocketsphinxSTTService(lm_path=lm.lm_path, dict_path=lm.dict_path, in_process=True)
     audio = await phone_audio("I would like to book a cleaning on Monday")
     text = await stt.transcribe(audio, PHONE_RATE)
     words = set(text.split())
@@ -112,7 +115,9 @@ async def test_decodes_a_phone_line_booking_request(lm: LanguageModelFiles) -> N
 
 
 async def test_arpa_text_is_accepted_in_place_of_a_file(lm: LanguageModelFiles) -> None:
-    stt = PocketsphinxSTTService(arpa_text=lm.lm_path.read_text(), dict_path=lm.dict_path)
+    stt = PocketsphinxSTTService(
+        arpa_text=lm.lm_path.read_text(), dict_path=lm.dict_path, in_process=True
+    )
     text = await stt.transcribe(await phone_audio("what are your hours on friday"), PHONE_RATE)
     assert "friday" in text.split(), text
 
@@ -136,6 +141,33 @@ async def test_service_turns_a_vad_segment_into_a_transcription(lm: LanguageMode
     assert len(transcripts) == 1
     assert transcripts[0].finalized
     assert "owner" in transcripts[0].text.split(), transcripts[0].text
+
+
+async def test_decoding_in_the_worker_process_keeps_the_event_loop_responsive() -> None:
+    stt = PocketsphinxSTTService()  # the general model: about a second of decoding
+    audio = await phone_audio("I would like to book a cleaning on Monday at ten thirty")
+    try:
+        await stt.transcribe(b"", DECODER_SAMPLE_RATE)  # spawn the worker and load the model
+        lags: list[float] = []
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            while not done.is_set():
+                start = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append(time.perf_counter() - start - 0.01)
+
+        ticker = asyncio.create_task(tick())
+        started = time.perf_counter()
+        text = await stt.transcribe(audio, PHONE_RATE)
+        decode_secs = time.perf_counter() - started
+        done.set()
+        await ticker
+    finally:
+        stt.close()
+    assert text
+    assert decode_secs > 0.1
+    assert max(lags) < 0.08, f"event loop stalled {max(lags):.3f} s during decoding"
 
 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
