@@ -158,7 +158,7 @@ def build_worker(
 
     async def on_zero() -> str:
         result = await escalate(resources, "caller pressed 0", source="dtmf")
-        return str(result.get("say") or prompts.line("dtmf_message", profile))
+        return str(result.get("say") or resources.lines["transfer_unavailable"])
 
     guard = CallGuard(
         lines=GuardLines(

@@ -16,8 +16,10 @@ _PLACEHOLDER = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
 REQUIRED_LINES = (
     "greeting",
     "recording_notice",
-    "dtmf_transfer",
-    "dtmf_message",
+    "transfer_connecting",
+    "transfer_unavailable",
+    "transfer_failed",
+    "transfer_no_answer",
     "still_there",
     "silence_goodbye",
     "max_duration_goodbye",

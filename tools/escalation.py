@@ -14,17 +14,13 @@ from tools.background import queue_after_speech
 from tools.common import Result, direct_tool, resources_of
 from tools.validation import MAX_REASON, clean_text
 
-TRANSFER_TIMEOUT_SECS = 20  # how long the owner's phone rings before the caller hears NO_ANSWER
+TRANSFER_TIMEOUT_SECS = 20  # seconds the owner's phone rings before `transfer_no_answer`
 AFTER_SPEECH_FALLBACK_SECS = 12.0
 # Optional `resources.extras` key: a URL whose TwiML takes a message when the owner does not
-# answer (the `<Dial action>`); without it the caller hears NO_ANSWER and the call ends.
+# answer (the `<Dial action>`); without it the caller hears `transfer_no_answer` and the call ends.
 FALLBACK_URL_KEY = "transfer_fallback_url"
 PENDING_KEY = "transfer_pending"
 
-SAY_TRANSFER = "One moment, I'm connecting you with someone now."
-SAY_MESSAGE = "Nobody can take your call right now, but I can take a message for a call back."
-SAY_FAILED = "I'm sorry, I couldn't connect you. I can take a message so someone calls you back."
-NO_ANSWER = "Sorry, nobody could answer right now. Please call again later. Goodbye."
 FAILED_NOTE = (
     "The transfer to a person failed (the phone system refused it). Apologize briefly and offer "
     "to take a message with take_message."
@@ -52,7 +48,7 @@ async def escalate(
     profile, now = resources.profile, resources.now()
     reason = " ".join(str(reason or "").split())[:MAX_REASON] or "caller asked for a person"
     if resources.extras.get(PENDING_KEY):
-        return {"status": "transferring", "say": SAY_TRANSFER}
+        return {"status": "transferring", "say": resources.lines["transfer_connecting"]}
     if resources.transfers_made >= resources.limits.max_transfers:
         why = "transfer limit for this call reached"
     elif not resources.twilio.configured:
@@ -73,7 +69,7 @@ async def escalate(
     return {
         "status": "message_offered",
         "why": why,
-        "say": SAY_MESSAGE,
+        "say": resources.lines["transfer_unavailable"],
         "next": "Offer to take a message (take_message).",
     }
 
@@ -102,7 +98,7 @@ async def _transfer(
         caller_id=resources.called_phone,
         timeout_secs=TRANSFER_TIMEOUT_SECS,
         fallback_url=resources.extras.get(FALLBACK_URL_KEY),
-        say=NO_ANSWER,
+        say=resources.lines["transfer_no_answer"],
     )
 
     async def hand_over() -> None:
@@ -126,7 +122,7 @@ async def _transfer(
         resources, hand_over, fallback_secs=AFTER_SPEECH_FALLBACK_SECS, name="transfer"
     )
     logger.info(f"Escalation ({source}): transferring after the current line")
-    return {"status": "transferring", "say": SAY_TRANSFER}
+    return {"status": "transferring", "say": resources.lines["transfer_connecting"]}
 
 
 async def _action(resources: CallResources, kind: str, detail: Result) -> None:
