@@ -1,11 +1,13 @@
-"""Twilio REST API 2010-04-01 subset (call update and fetch, SMS create) for tests."""
+"""Twilio REST API 2010-04-01 subset (call update and fetch, SMS, recordings) for tests."""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import binascii
+import io
 import secrets
+import wave
 from collections import deque
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -19,6 +21,7 @@ API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "test-twilio-token"
 ERRORS_URL = "https://www.twilio.com/docs/errors/{code}"
+TWILIO_API_URL = "https://api.twilio.com"
 
 
 def _now() -> str:
@@ -28,6 +31,17 @@ def _now() -> str:
 
 def _sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
+
+
+def wav_bytes(pcm: bytes, sample_rate: int = 8000) -> bytes:
+    """16-bit mono PCM in a WAV container, as Twilio serves a recording's `.wav`."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+    return out.getvalue()
 
 
 def _error(status: int, code: int, message: str, **extra: Any) -> web.Response:
@@ -76,11 +90,13 @@ class TwilioRestFake(FakeServer):
         self.calls: dict[str, dict[str, Any]] = {}
         self._ended: set[str] = set()
         self._sent: dict[str, dict[str, Any]] = {}
+        self.recordings: dict[str, bytes] = {}
         self._failures: deque[tuple[int, str | None]] = deque()
         # Recorded for assertions.
         self.call_updates: list[dict[str, Any]] = []
         self.call_fetches: list[str] = []
         self.messages: list[dict[str, Any]] = []
+        self.recording_fetches: list[str] = []
         self.requests: list[dict[str, Any]] = []
         super().__init__(host=host, port=port)
 
@@ -134,6 +150,16 @@ class TwilioRestFake(FakeServer):
         self._ended.discard(call_sid)
         return call
 
+    def add_recording(self, recording_sid: str, wav: bytes) -> str:
+        """Serve `wav` as a recording; returns its `RecordingUrl` exactly as Twilio sends it.
+
+        Twilio's URL is absolute on api.twilio.com with no extension; clients rewrite the host
+        to this fake's `base_url` (as Zylin does with `TWILIO_API_BASE_URL`).
+        """
+        self.recordings[recording_sid] = wav
+        path = f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{recording_sid}"
+        return TWILIO_API_URL + path
+
     def mark_call_ended(self, call_sid: str) -> None:
         """From now on the call is gone: its URL answers 404 (Twilio error 20404)."""
         self._ended.add(call_sid)
@@ -146,7 +172,8 @@ class TwilioRestFake(FakeServer):
         Args:
             n: How many requests fail.
             status: HTTP status to answer.
-            endpoint: "calls" or "messages" to fail only that resource; None fails either.
+            endpoint: "calls", "messages" or "recordings" to fail only that resource; None
+                fails any.
         """
         self._failures.extend([(status, endpoint)] * n)
 
@@ -158,6 +185,7 @@ class TwilioRestFake(FakeServer):
         app.router.add_get(base + "/Calls/{call_sid}.json", self._handle_call_fetch)
         app.router.add_post(base + "/Messages.json", self._handle_message_create)
         app.router.add_get(base + "/Messages/{message_sid}.json", self._handle_message_fetch)
+        app.router.add_get(base + "/Recordings/{recording}", self._handle_recording_fetch)
         app.router.add_get("/_fake/stats", self._handle_stats)
 
     def stats(self) -> dict[str, Any]:
@@ -166,6 +194,7 @@ class TwilioRestFake(FakeServer):
             "call_updates": self.call_updates,
             "call_fetches": self.call_fetches,
             "messages": self.messages,
+            "recording_fetches": self.recording_fetches,
             "requests": len(self.requests),
         }
 
@@ -296,6 +325,32 @@ class TwilioRestFake(FakeServer):
         if message is None:
             return _error(404, 20404, f"The requested resource {request.path} was not found")
         return web.json_response(message)
+
+    async def _handle_recording_fetch(self, request: web.Request) -> web.Response:
+        """The media (`.wav`, `.mp3` or no extension: WAV here) or `.json` metadata."""
+        self.requests.append({"method": "GET", "path": request.path, "form": {}})
+        if (denied := self._check_auth(request)) is not None:
+            return denied
+        if (failed := self._injected_failure("recordings")) is not None:
+            return failed
+        sid, _, ext = request.match_info["recording"].partition(".")
+        audio = self.recordings.get(sid)
+        if audio is None or ext not in ("", "wav", "mp3", "json"):
+            return _error(404, 20404, f"The requested resource {request.path} was not found")
+        self.recording_fetches.append(sid)
+        if ext == "json":
+            return web.json_response(
+                {
+                    "sid": sid,
+                    "account_sid": self.account_sid,
+                    "api_version": API_VERSION,
+                    "channels": 1,
+                    "status": "completed",
+                    "source": "RecordVerb",
+                    "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}.json",
+                }
+            )
+        return web.Response(body=audio, content_type="audio/x-wav")
 
 
 def _group(data: Any) -> dict[str, list[str]]:

@@ -51,7 +51,12 @@ from tests.fakes.openai_server import (
     last_tool_result,
     last_user_text,
 )
-from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
+from tests.fakes.twilio_rest_server import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    TwilioRestFake,
+    wav_bytes,
+)
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -537,6 +542,31 @@ async def test_pipecat_twilio_serializer_auto_hang_up(twilio_rest: TwilioRestFak
         {"AccountSid": DEFAULT_ACCOUNT_SID, "CallSid": CALL_SID, "Status": "completed"}
     ]
     assert twilio_rest.calls[CALL_SID]["status"] == "completed"
+
+
+async def test_twilio_recording_media_needs_basic_auth(twilio_rest: TwilioRestFake) -> None:
+    recording_sid = "RE" + "a" * 32
+    audio = wav_bytes(voiced_pcm(0.5, 8000), 8000)
+    url = twilio_rest.add_recording(recording_sid, audio)
+    assert url.startswith("https://api.twilio.com/2010-04-01/Accounts/")
+    local = twilio_rest.url + url.removeprefix("https://api.twilio.com")
+    good = aiohttp.BasicAuth(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(local + ".wav", auth=good) as r:
+            assert (r.status, r.content_type) == (200, "audio/x-wav")
+            assert await r.read() == audio
+        async with http.get(local + ".mp3", auth=good) as r:
+            assert r.status == 200  # the fake serves WAV for every media extension
+        async with http.get(local + ".json", auth=good) as r:
+            assert (await r.json())["sid"] == recording_sid
+        async with http.get(local + ".wav", auth=aiohttp.BasicAuth(DEFAULT_ACCOUNT_SID, "no")) as r:
+            assert (r.status, (await r.json())["code"]) == (401, 20003)
+        async with http.get(local.replace(recording_sid, "RE" + "b" * 32) + ".wav", auth=good) as r:
+            assert (r.status, (await r.json())["code"]) == (404, 20404)
+        twilio_rest.fail_next(1, status=503, endpoint="recordings")
+        async with http.get(local + ".wav", auth=good) as r:
+            assert r.status == 503
+    assert twilio_rest.recording_fetches == [recording_sid] * 3
 
 
 async def test_control_api_for_out_of_process_fakes(
