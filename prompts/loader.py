@@ -27,6 +27,14 @@ REQUIRED_LINES = (
     "goodbye",
     "service_trouble",
     "fatal_trouble",
+    "legacy_after_beep",
+    "legacy_resume",
+    "legacy_not_heard",
+    "legacy_fallback",
+    "legacy_leave_message",
+    "legacy_request_message",
+    "legacy_message_taken",
+    "legacy_trouble",
 )
 
 
