@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from loguru import logger
+from openai import AsyncOpenAI
 
 from business import BusinessProfile, load_profile
 from observability.metrics import ZylinMetrics
 from prompts import Prompts, load_prompts
-from settings import Settings
+from settings import ROOT, LlmProvider, Settings
 from storage.db import create_engine, migrate, session_factory
 from storage.repository import Repository
 from telephony import SignatureChecker, StreamTokens, TwilioRest
@@ -37,6 +39,9 @@ class AppState:
     now: Callable[[], datetime] = utc_now
     active_calls: set[str] = field(default_factory=set)
     metrics: ZylinMetrics = field(default_factory=ZylinMetrics)
+    # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
+    llm_client: AsyncOpenAI | None = None
+    recordings_dir: Path = ROOT / "data" / "recordings"
 
 
 def load_business(settings: Settings) -> BusinessProfile:
@@ -62,6 +67,15 @@ async def open_app_state(
         settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     )
     twilio = TwilioRest(settings.twilio_account_sid, auth_token, settings.twilio_api_base_url)
+    llm_client = (
+        AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            max_retries=1,
+        )
+        if settings.effective_llm == LlmProvider.OPENAI and settings.openai_api_key
+        else None
+    )
     state = AppState(
         settings=settings,
         profile=profile,
@@ -71,12 +85,15 @@ async def open_app_state(
         tokens=StreamTokens(settings.token_secret(), settings.stream_token_ttl_secs),
         signatures=SignatureChecker(auth_token) if auth_token else None,
         now=now,
+        llm_client=llm_client,
     )
     _announce(settings)
     try:
         yield state
     finally:
         await twilio.aclose()
+        if llm_client is not None:
+            await llm_client.close()
         await engine.dispose()
 
 

@@ -17,6 +17,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
+from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
@@ -27,7 +28,11 @@ from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from business import BusinessProfile
+from call_records.recorder import CallRecorder
+from call_records.recording import WavRecording
+from call_records.turn_observer import TurnObserver
 from call_resources import CallResources
+from observability.metrics import ZylinMetrics
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
@@ -141,6 +146,10 @@ def build_worker(
     resources: CallResources,
     services: CallServices,
     prompts: Prompts,
+    *,
+    recorder: CallRecorder,
+    metrics: ZylinMetrics,
+    recording: WavRecording | None = None,
 ) -> PipelineWorker:
     """The per-call pipeline; tests build the same one with other services and transports."""
     settings, profile = resources.settings, resources.profile
@@ -171,20 +180,39 @@ def build_worker(
         after_speech=resources.after_speech,
         on_end_reason=set_end_reason,
     )
-    pipeline = Pipeline(
-        [
-            transport.input(),
-            services.stt,
-            aggregators.user(),
-            services.llm,
-            Keypad(on_zero=on_zero),
-            guard,
-            services.tts,
-            PlaybackMarks(resources.stream_sid),
-            transport.output(),
-            aggregators.assistant(),
-        ]
+    observer = TurnObserver(
+        stt_name=services.stt.name,
+        llm_name=services.llm.name,
+        tts_name=services.tts.name,
+        on_latency=recorder.latency,
+        on_tool_result=lambda name, result: metrics.tool_call(name, _tool_outcome(result)),
     )
+    user, assistant = aggregators.user(), aggregators.assistant()
+
+    @user.event_handler("on_user_turn_stopped")
+    async def _user_said(_aggregator, _strategy, message) -> None:
+        recorder.user_turn(message.content or "")
+
+    @assistant.event_handler("on_assistant_turn_stopped")
+    async def _bot_said(_aggregator, message) -> None:
+        recorder.assistant_turn(
+            message.content, interrupted=message.interrupted, heard=observer.take_heard_fraction
+        )
+
+    processors = [
+        transport.input(),
+        services.stt,
+        user,
+        services.llm,
+        Keypad(on_zero=on_zero),
+        guard,
+        services.tts,
+        PlaybackMarks(resources.stream_sid),
+        transport.output(),
+    ]
+    if recording is not None:
+        processors.append(_recorder_of(recording))
+    pipeline = Pipeline([*processors, assistant])
     worker = PipelineWorker(
         pipeline,
         app_resources=resources,
@@ -196,6 +224,7 @@ def build_worker(
         ),
         idle_timeout_secs=None,
         enable_rtvi=False,
+        observers=[observer],
     )
 
     @transport.event_handler("on_client_connected")
@@ -209,3 +238,22 @@ def build_worker(
         await worker.cancel(reason="caller hung up")
 
     return worker
+
+
+def _tool_outcome(result: object) -> str:
+    return "error" if isinstance(result, dict) and "error" in result else "ok"
+
+
+def _recorder_of(recording: WavRecording) -> AudioBufferProcessor:
+    """Both sides, caller left and Zylin right, flushed to the WAV every few seconds."""
+    buffer = AudioBufferProcessor(
+        num_channels=2,
+        buffer_size=PIPELINE_OUT_RATE * 2 * 2 * 5,
+        auto_start_recording=True,
+    )
+
+    @buffer.event_handler("on_audio_data")
+    async def _write(_buffer, audio: bytes, sample_rate: int, num_channels: int) -> None:
+        await recording.append(audio, sample_rate, num_channels)
+
+    return buffer

@@ -14,6 +14,10 @@ from pipecat.workers.runner import WorkerRunner
 
 from app_state import AppState
 from bot import CallServices, build_worker, make_services
+from call_records.recorder import CallRecorder
+from call_records.recording import WavRecording
+from call_records.summary import summarize
+from call_records.writer import RecordWriter
 from call_resources import CallResources
 from media_stream import HandshakeError, StreamStart, ZylinTwilioSerializer, read_stream_start
 from prompts import render_system_prompt
@@ -59,42 +63,25 @@ async def _run_verified_call(
     websocket: WebSocket, start: StreamStart, state: AppState, services: CallServices | None
 ) -> None:
     settings = state.settings
-    caller = start.custom_parameters.get("callerPhone") or None
-    called = start.custom_parameters.get("calledPhone") or None
-    resources = CallResources(
-        settings=settings,
-        profile=state.profile,
+    resources = _resources_for(start, state)
+    logger.info(f"Call started from {mask_phone(resources.caller_phone)}")
+    writer = RecordWriter(on_failure=lambda _what: state.metrics.service_error("database"))
+    writer.start()
+    await _open_record(state, resources, writer)
+    recorder = CallRecorder(
         repository=state.repository,
-        twilio=state.twilio,
+        call_sid=start.call_sid,
         now=state.now,
-        call_sid=start.call_sid,
-        stream_sid=start.stream_sid,
-        caller_phone=caller,
-        called_phone=called,
-        lines=state.prompts.filled_lines(state.profile),
+        writer=writer,
+        metrics=state.metrics,
+        target_ms=settings.turn_latency_target_ms,
     )
-    logger.info(f"Call started from {mask_phone(caller)}")
-    await state.repository.create_call(
-        call_sid=start.call_sid,
-        stream_sid=start.stream_sid,
-        caller_phone=caller,
-        called_phone=called,
-        started_at=state.now(),
+    recording = (
+        WavRecording(state.recordings_dir / f"{start.call_sid}.wav")
+        if state.profile.recording.enabled
+        else None
     )
-    auth_token = (
-        settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-    )
-    # Hang up with our own account's credentials, never with what the socket claimed.
-    can_hang_up = state.twilio.configured
-    serializer = ZylinTwilioSerializer(
-        start.stream_sid,
-        call_sid=start.call_sid,
-        account_sid=settings.twilio_account_sid if can_hang_up else None,
-        auth_token=auth_token if can_hang_up else None,
-        base_url=settings.twilio_api_base_url,
-        params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
-        should_hang_up=lambda: resources.end_reason not in ("transferred", "caller_hangup"),
-    )
+    serializer = _serializer_for(start, state, resources)
     transport = FastAPIWebsocketTransport(
         websocket=websocket,
         params=FastAPIWebsocketParams(
@@ -105,10 +92,19 @@ async def _run_verified_call(
         ),
     )
     system_prompt = render_system_prompt(
-        state.prompts, state.profile, now=state.now(), caller_known=bool(caller)
+        state.prompts, state.profile, now=state.now(), caller_known=bool(resources.caller_phone)
     )
     services = services or make_services(settings, state.profile, state.now, system_prompt)
-    worker = build_worker(transport, resources, services, state.prompts)
+    worker = build_worker(
+        transport,
+        resources,
+        services,
+        state.prompts,
+        recorder=recorder,
+        metrics=state.metrics,
+        recording=recording,
+    )
+    state.metrics.call_started()
     try:
         runner = WorkerRunner(handle_sigint=False)
         await runner.add_workers(worker)
@@ -117,15 +113,95 @@ async def _run_verified_call(
         resources.end_reason = resources.end_reason or "error"
         logger.exception(f"Call pipeline failed: {exc}")
     finally:
+        end_reason = resources.end_reason or "caller_hangup"
+        state.metrics.call_ended(end_reason)
         await drain_background(resources)
         if serializer.rejected:
             logger.info(f"Dropped stream messages: {serializer.rejected}")
-        await state.repository.finish_call(
-            call_sid=start.call_sid,
-            ended_at=state.now(),
-            end_reason=resources.end_reason or "caller_hangup",
+        await _close_record(state, resources, writer, end_reason, recording)
+        logger.info(f"Call ended ({end_reason})")
+
+
+def _resources_for(start: StreamStart, state: AppState) -> CallResources:
+    return CallResources(
+        settings=state.settings,
+        profile=state.profile,
+        repository=state.repository,
+        twilio=state.twilio,
+        now=state.now,
+        call_sid=start.call_sid,
+        stream_sid=start.stream_sid,
+        caller_phone=start.custom_parameters.get("callerPhone") or None,
+        called_phone=start.custom_parameters.get("calledPhone") or None,
+        lines=state.prompts.filled_lines(state.profile),
+    )
+
+
+def _serializer_for(
+    start: StreamStart, state: AppState, resources: CallResources
+) -> ZylinTwilioSerializer:
+    """Hang up with our own account's credentials, never with what the socket claimed."""
+    settings = state.settings
+    can_hang_up = state.twilio.configured
+    return ZylinTwilioSerializer(
+        start.stream_sid,
+        call_sid=start.call_sid,
+        account_sid=settings.twilio_account_sid if can_hang_up else None,
+        auth_token=settings.twilio_token if can_hang_up else None,
+        base_url=settings.twilio_api_base_url,
+        params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
+        should_hang_up=lambda: resources.end_reason not in ("transferred", "caller_hangup"),
+    )
+
+
+async def _open_record(state: AppState, resources: CallResources, writer: RecordWriter) -> None:
+    """Create the call row now; if the database is down, queue it so the call still runs."""
+    values = {
+        "call_sid": resources.call_sid,
+        "stream_sid": resources.stream_sid,
+        "caller_phone": resources.caller_phone,
+        "called_phone": resources.called_phone,
+        "started_at": state.now(),
+    }
+    try:
+        await state.repository.create_call(**values)
+    except Exception as exc:
+        logger.warning(f"Call record not created yet ({type(exc).__name__}); queued")
+        state.metrics.service_error("database")
+        writer.put("call start", lambda: state.repository.create_call(**values), **values)
+
+
+async def _close_record(
+    state: AppState,
+    resources: CallResources,
+    writer: RecordWriter,
+    end_reason: str,
+    recording: WavRecording | None,
+) -> None:
+    """Stamp the end, flush queued records, then add the recording, intent and summary."""
+    ended = {"call_sid": resources.call_sid, "ended_at": state.now(), "end_reason": end_reason}
+    writer.put("call end", lambda: state.repository.finish_call(**ended), **ended)
+    path = await recording.close() if recording is not None else None
+    if path is not None:
+        sid = resources.call_sid
+        writer.put(
+            "recording",
+            lambda: state.repository.update_call(sid, recording_path=str(path)),
+            recording_path=str(path),
         )
-        logger.info(f"Call ended ({resources.end_reason or 'caller_hangup'})")
+    await writer.close()
+    if writer.failed:
+        return  # the database is away: the records are in the log, a summary can wait
+    try:
+        detail = await state.repository.get_call_by_sid(resources.call_sid)
+        if detail is None:
+            return
+        result = await summarize(detail, client=state.llm_client, model=state.settings.openai_model)
+        await state.repository.update_call(
+            resources.call_sid, intent=result.intent, summary=result.summary
+        )
+    except Exception as exc:
+        logger.error(f"Could not store the call's intent and summary: {exc}")
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
