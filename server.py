@@ -9,6 +9,7 @@ from datetime import datetime
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app_state import AppState, open_app_state, utc_now
 from call_session import CLOSE_POLICY_VIOLATION, run_call
@@ -18,7 +19,65 @@ from observability import metrics_router
 from settings import Settings
 from telephony import mask_phone, public_url_for, stream_url_from_public, twiml_connect_stream
 
+# No request Zylin serves (Twilio forms, the dashboard's sign-in) comes near this.
 MAX_WEBHOOK_BYTES = 64 * 1024
+# Twilio's media messages are ~250 bytes; `main` caps what uvicorn will buffer per message.
+MAX_WS_MESSAGE_BYTES = 256 * 1024
+
+
+class _BodyTooLarge(Exception):
+    """Raised inside `BodySizeLimit`'s receive wrapper; never escapes the middleware."""
+
+
+class BodySizeLimit:
+    """Refuses HTTP request bodies over `max_bytes` with 413, chunked ones included.
+
+    A `Content-Length` check alone is bypassed by `Transfer-Encoding: chunked`, so the body is
+    also counted as it streams in and the request is cut off once it passes the cap.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_WEBHOOK_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await _too_large(send)
+            return
+        seen = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _BodyTooLarge:
+            logger.warning(f"Refused {scope.get('path', '?')}: request body over the size cap")
+            if not started:
+                await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    body = b"request body too large"
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> FastAPI:
@@ -31,6 +90,7 @@ def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> 
             yield
 
     app = FastAPI(title="Zylin", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_WEBHOOK_BYTES)
     app.include_router(api_router(), prefix="/api")  # owner's JSON API (ADMIN_TOKEN)
     app.include_router(dashboard_router())  # owner's pages under /dashboard
     app.include_router(metrics_router())  # GET /metrics (Prometheus)
@@ -106,9 +166,10 @@ def signatures_required(settings: Settings) -> bool:
 
 
 async def _signed_form(request: Request, state: AppState, path: str) -> dict[str, str] | None:
-    """The webhook's form fields if Twilio signed them (or checks are off), else None."""
-    if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
-        return None
+    """The webhook's form fields if Twilio signed them (or checks are off), else None.
+
+    `BodySizeLimit` has already capped the body, so reading the form here is bounded.
+    """
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not signatures_required(state.settings):
         return form
@@ -148,7 +209,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        ws_max_size=256 * 1024,
+        ws_max_size=MAX_WS_MESSAGE_BYTES,
     )
 
 

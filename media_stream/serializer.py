@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable
 
 from loguru import logger
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.audio.utils import ulaw_to_pcm
-from pipecat.frames.frames import Frame, InputAudioRawFrame, InputDTMFFrame
+from pipecat.frames.frames import CancelWorkerFrame, Frame, InputAudioRawFrame, InputDTMFFrame
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
 from media_stream.frames import TwilioMarkFrame, TwilioStopFrame
@@ -18,10 +19,18 @@ from media_stream.frames import TwilioMarkFrame, TwilioStopFrame
 # Twilio sends 20 ms (160 bytes) per message; allow generous slack, refuse floods.
 MAX_MEDIA_PAYLOAD_BYTES = 8000
 MAX_MESSAGE_CHARS = 64 * 1024
+# Twilio sends ~50 messages a second (media) plus marks and keys. A sustained rate above
+# MAX_MESSAGES_PER_SEC, beyond a burst of MAX_MESSAGE_BURST (10 s of audio arriving at once
+# after a network stall), is a flood: the call is ended instead of burning CPU on it.
+MAX_MESSAGES_PER_SEC = 200.0
+MAX_MESSAGE_BURST = 500.0
+FLOOD_REASON = "stream_flood"
 
 
 class ZylinTwilioSerializer(TwilioFrameSerializer):
     """Never raises on what a socket sends: a bad message is counted, logged once, dropped.
+
+    A flood (more messages per second than Twilio ever sends) ends the call with one log line.
 
     An exception escaping `deserialize` would end the transport's receive loop and with it the
     call, so every path here returns a frame or None. `mark` and `stop` become frames our
@@ -29,11 +38,27 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     (transferred, or the caller already hung up).
     """
 
-    def __init__(self, *args, should_hang_up: Callable[[], bool] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        should_hang_up: Callable[[], bool] | None = None,
+        on_flood: Callable[[], None] | None = None,
+        max_rate: float = MAX_MESSAGES_PER_SEC,
+        burst: float = MAX_MESSAGE_BURST,
+        clock: Callable[[], float] = time.monotonic,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._should_hang_up = should_hang_up or (lambda: True)
+        self._on_flood = on_flood
+        self._max_rate = max_rate
+        self._burst = burst
+        self._clock = clock
+        self._allowance = burst
+        self._last_message_at: float | None = None
         self.rejected: dict[str, int] = {}
         self.stopped = False
+        self.flooded = False
 
     def _reject(self, why: str) -> None:
         count = self.rejected.get(why, 0) + 1
@@ -45,8 +70,36 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         if not self.stopped and self._should_hang_up():
             await super()._hang_up_call()
 
+    def _over_rate(self) -> bool:
+        """Token bucket: `burst` messages at once, then at most `max_rate` a second."""
+        now = self._clock()
+        if self._last_message_at is not None:
+            elapsed = max(0.0, now - self._last_message_at)
+            self._allowance = min(self._burst, self._allowance + elapsed * self._max_rate)
+        self._last_message_at = now
+        self._allowance -= 1.0
+        return self._allowance < 0.0
+
+    def _flood_frame(self) -> Frame:
+        """End the call at once: nobody is listening to a flood, so no goodbye waits for it.
+
+        The cancel still hangs the call up over REST and closes the socket normally.
+        """
+        self.flooded = True
+        logger.warning(
+            f"Twilio stream sent over {self._max_rate:.0f} messages/s (burst "
+            f"{self._burst:.0f}): ending the call"
+        )
+        if self._on_flood is not None:
+            self._on_flood()
+        return CancelWorkerFrame(reason=FLOOD_REASON)
+
     async def deserialize(self, data: str | bytes) -> Frame | None:
         """Turn one Twilio message into a frame, or None (dropped, with a reason counted)."""
+        if self.flooded:
+            return None  # the call is ending: drop the rest unread, without a log line each
+        if self._over_rate():
+            return self._flood_frame()
         if isinstance(data, (bytes, bytearray)):
             self._reject("binary frame")
             return None
