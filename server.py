@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app_state import AppState, open_app_state, utc_now
 from call_session import CLOSE_POLICY_VIOLATION, run_call
 from dashboard import api_router, dashboard_router
+from legacy import legacy_redirect_twiml, legacy_router
 from logging_setup import configure_logging
 from observability import metrics_router
 from settings import Settings
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> 
     app.include_router(api_router(), prefix="/api")  # owner's JSON API (ADMIN_TOKEN)
     app.include_router(dashboard_router())  # owner's pages under /dashboard
     app.include_router(metrics_router())  # GET /metrics (Prometheus)
+    app.include_router(legacy_router(_signed_form))  # legacy <Record> path, /twilio/status
 
     @app.get("/health")
     async def health(request: Request) -> dict:
@@ -125,6 +127,12 @@ def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> 
         call_sid = form.get("CallSid", "")
         if not call_sid.startswith("CA") or len(call_sid) > 64:
             return Response("missing CallSid", status_code=400)
+        if len(state.active_calls) >= settings.max_concurrent_calls:
+            logger.bind(call_sid=call_sid).warning(
+                f"At the cap of {settings.max_concurrent_calls} streamed calls: legacy path"
+            )
+            twiml = legacy_redirect_twiml(settings.public_url, reason="capacity")
+            return Response(twiml, media_type="application/xml")
         token = state.tokens.issue(call_sid)
         stream_url = stream_url_from_public(
             _public_base(request, settings), f"media-stream/{token}"

@@ -1,0 +1,6 @@
+"""The legacy record-then-answer call path (TwiML <Record> + <Say>), Zylin's fallback."""
+
+from legacy.routes import legacy_router, move_call_to_legacy
+from legacy.twiml import legacy_entry_url, legacy_redirect_twiml
+
+__all__ = ["legacy_entry_url", "legacy_redirect_twiml", "legacy_router", "move_call_to_legacy"]

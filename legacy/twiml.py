@@ -1,0 +1,67 @@
+"""TwiML for the legacy path: say, record the answer, redirect onto the path, hang up."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape, quoteattr
+
+ENTRY_PATH = "/twilio/voice-legacy"
+RECORDED_PATH = "/twilio/voice-legacy/recorded"
+MESSAGE_PATH = "/twilio/voice-legacy/message"
+RECORD_MAX_SECS = 30
+RECORD_SILENCE_SECS = 3
+_XML = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def webhook_url(public_base: str | None, path: str, **query: str | int) -> str:
+    """`path` on our public URL (absolute when known, else relative to Twilio's last request).
+
+    A relative URL is what Twilio resolves against the document it fetched, so it is right
+    whenever Twilio reached us directly; behind a proxy with a path prefix only the absolute
+    form is, hence `PUBLIC_URL` wins when set.
+    """
+    base = ""
+    if public_base:
+        parts = urlsplit(public_base)
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+        if scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"public base must be an http(s) URL, got {public_base!r}")
+        base = urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    qs = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"{base}{path}" + (f"?{qs}" if qs else "")
+
+
+def legacy_entry_url(public_base: str | None, *, reason: str) -> str:
+    """Where a call joins the legacy path; `reason` is recorded on the call."""
+    return webhook_url(public_base, ENTRY_PATH, reason=reason)
+
+
+def legacy_redirect_twiml(public_base: str | None, *, reason: str = "service_failure") -> str:
+    """TwiML that moves a call onto the legacy path (webhook answer or REST `Twiml=`).
+
+    Args:
+        public_base: `PUBLIC_URL`; required (absolute) for a REST update, which has no
+            document to resolve a relative URL against. None gives a relative URL.
+        reason: Why (service_failure, capacity, ...), stored with the call.
+    """
+    url = legacy_entry_url(public_base, reason=reason)
+    return f'<Response><Redirect method="POST">{escape(url)}</Redirect></Response>'
+
+
+def say_and_record(text: str, *, action_url: str, no_input_url: str) -> str:
+    """Speak, then record the caller's answer for `action_url`.
+
+    Twilio skips the action when the recording is empty and runs the next verb instead, so
+    the redirect after `<Record>` is how silence reaches us (a POST without RecordingUrl).
+    """
+    return (
+        f"{_XML}<Response><Say>{escape(text)}</Say>"
+        f'<Record action={quoteattr(action_url)} method="POST" maxLength="{RECORD_MAX_SECS}" '
+        f'timeout="{RECORD_SILENCE_SECS}" playBeep="true" trim="trim-silence"/>'
+        f'<Redirect method="POST">{escape(no_input_url)}</Redirect></Response>'
+    )
+
+
+def say_and_hang_up(text: str) -> str:
+    """Speak a last line and end the call."""
+    return f"{_XML}<Response><Say>{escape(text)}</Say><Hangup/></Response>"
