@@ -55,7 +55,7 @@ async def _read_start(websocket: WebSocket) -> StreamStart:
             continue
         try:
             event = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # "[[[[..." nests past the C parser
             continue
         if not isinstance(event, dict) or event.get("event") != "start":
             continue
