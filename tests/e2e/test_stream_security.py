@@ -444,3 +444,34 @@ async def test_max_call_length_says_goodbye_then_closes(fakes: Fakes, tmp_path: 
             lambda: any(u.get("Status") == "completed" for u in fakes.twilio.call_updates),
             within=10,
         )
+
+
+# --- the development switch and a missing auth token -------------------------------------------
+
+
+async def test_signature_checks_off_is_loud_and_stream_tokens_still_hold(
+    fakes: Fakes, tmp_path: Path, log_lines: list[str]
+) -> None:
+    settings = cloud_settings(fakes, tmp_path, twilio_validate_signatures=False)
+    async with running_server(settings, now=lambda: OPEN_NOW) as server:
+        assert any("TWILIO_VALIDATE_SIGNATURES=false" in line for line in log_lines)
+        async with SimulatedCall(server.url, auth_token=None) as call:  # unsigned: accepted
+            await call.wait_for_bot_audio(timeout=15)
+        await assert_call_closed(server, call.call_sid)
+        forged = await open_stream(server, "forged", [start_message(sid("CA"), sid("MZ"))])
+        assert forged.close_code == CLOSE_POLICY_VIOLATION
+
+
+async def test_without_an_auth_token_cloud_calls_are_refused(
+    fakes: Fakes, tmp_path: Path, log_lines: list[str]
+) -> None:
+    settings = cloud_settings(fakes, tmp_path, twilio_auth_token=None)
+    async with running_server(settings, now=lambda: OPEN_NOW) as server:
+        with pytest.raises(WebhookError) as refused:
+            async with SimulatedCall(server.url, auth_token=AUTH_TOKEN):
+                pass
+        assert refused.value.status == 403
+        assert any("cannot check signature" in line for line in log_lines)
+        token = server.state.tokens.issue(sid("CA"))
+        assert (await open_stream(server, token, [])).http_status == 403
+        await assert_nothing_paid_started(server, fakes)
