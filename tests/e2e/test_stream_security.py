@@ -475,3 +475,29 @@ async def test_without_an_auth_token_cloud_calls_are_refused(
         token = server.state.tokens.issue(sid("CA"))
         assert (await open_stream(server, token, [])).http_status == 403
         await assert_nothing_paid_started(server, fakes)
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"--x\r\nnope", "multipart/form-data; boundary=x"),
+        (b"abc", "multipart/form-data"),
+        (b"CallSid=%ZZ&From=%", FORM),
+        (b"CallSid=\xff\xfe&From=\xc3", FORM),
+        (b'{"CallSid": "CA1"}', "application/json"),
+        (b"&".join(b"f%d=1" % i for i in range(5000)), FORM),
+    ],
+    ids=["multipart junk", "no boundary", "bad escapes", "not UTF-8", "JSON", "5000 fields"],
+)
+async def test_malformed_webhook_bodies_are_refused_not_errors(
+    zylin: RunningServer, fakes: Fakes, body: bytes, content_type: str
+) -> None:
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{zylin.url}/twilio/voice", content=body, headers={"Content-Type": content_type}
+        )
+    assert response.status_code in (400, 403)
+    await assert_nothing_paid_started(zylin, fakes)
