@@ -71,7 +71,8 @@ def _parse_start(event: dict) -> StreamStart:
     call_sid = start.get("callSid")
     if not isinstance(stream_sid, str) or not isinstance(call_sid, str):
         raise HandshakeError("start message lacks streamSid or callSid")
-    media_format = start.get("mediaFormat") if isinstance(start.get("mediaFormat"), dict) else {}
+    raw_format = start.get("mediaFormat")
+    media_format = raw_format if isinstance(raw_format, dict) else {}
     encoding = str(media_format.get("encoding", "audio/x-mulaw"))
     rate = media_format.get("sampleRate", 8000)
     if encoding != "audio/x-mulaw" or rate != 8000:
