@@ -501,3 +501,22 @@ async def test_malformed_webhook_bodies_are_refused_not_errors(
         )
     assert response.status_code in (400, 403)
     await assert_nothing_paid_started(zylin, fakes)
+
+
+async def test_every_twilio_webhook_refuses_unsigned_requests(
+    zylin: RunningServer, fakes: Fakes
+) -> None:
+    """Found from the app's OpenAPI paths, so a webhook added later is covered too."""
+    schema = zylin.app.openapi()["paths"]
+    paths = sorted(p for p, ops in schema.items() if p.startswith("/twilio/") and "post" in ops)
+    assert "/twilio/voice" in paths and len(paths) > 1, paths
+    form = {**_webhook_form(sid("CA")), "CallStatus": "completed", "RecordingSid": "RE1"}
+    async with httpx.AsyncClient() as http:
+        for path in paths:
+            unsigned = await http.post(f"{zylin.url}{path}", data=form)
+            wrong = await http.post(
+                f"{zylin.url}{path}", data=form, headers={"X-Twilio-Signature": "d3Jvbmc="}
+            )
+            assert (unsigned.status_code, wrong.status_code) == (403, 403), path
+    await assert_nothing_paid_started(zylin, fakes)
+    assert fakes.twilio.call_updates == [] and fakes.twilio.messages == []
