@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,9 +13,10 @@ from loguru import logger
 from openai import AsyncOpenAI
 
 from business import BusinessProfile, load_profile
+from engines.language_model import LanguageModelFiles, write_language_model
 from observability.metrics import ZylinMetrics
 from prompts import Prompts, load_prompts
-from settings import ROOT, LlmProvider, Settings
+from settings import ROOT, LlmProvider, Settings, SttProvider
 from storage.db import create_engine, migrate, session_factory
 from storage.repository import Repository
 from telephony import SignatureChecker, StreamTokens, TwilioRest
@@ -42,6 +44,8 @@ class AppState:
     # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
     llm_client: AsyncOpenAI | None = None
     recordings_dir: Path = ROOT / "data" / "recordings"
+    # The business language model for the demo speech recognizer (None with Deepgram).
+    demo_lm: LanguageModelFiles | None = None
 
 
 def load_business(settings: Settings) -> BusinessProfile:
@@ -76,6 +80,11 @@ async def open_app_state(
         if settings.effective_llm == LlmProvider.OPENAI and settings.openai_api_key
         else None
     )
+    demo_lm = None
+    if settings.effective_stt == SttProvider.DEMO:
+        demo_lm = await asyncio.to_thread(
+            write_language_model, profile, ROOT / "data" / "demo_lm", now=now()
+        )
     state = AppState(
         settings=settings,
         profile=profile,
@@ -86,6 +95,7 @@ async def open_app_state(
         signatures=SignatureChecker(auth_token) if auth_token else None,
         now=now,
         llm_client=llm_client,
+        demo_lm=demo_lm,
     )
     _announce(settings)
     try:

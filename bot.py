@@ -32,6 +32,7 @@ from call_records.recorder import CallRecorder
 from call_records.recording import WavRecording
 from call_records.turn_observer import TurnObserver
 from call_resources import CallResources
+from engines.language_model import LanguageModelFiles
 from observability.metrics import ZylinMetrics
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
@@ -62,10 +63,11 @@ def make_services(
     profile: BusinessProfile,
     now: Callable[[], datetime],
     system_prompt: str,
+    demo_lm: LanguageModelFiles | None = None,
 ) -> CallServices:
     """Cloud services where keys are set, local demo engines otherwise (see `Settings`)."""
     return CallServices(
-        stt=_make_stt(settings, profile),
+        stt=_make_stt(settings, demo_lm),
         llm=_make_llm(settings, profile, now, system_prompt),
         tts=_make_tts(settings),
     )
@@ -75,7 +77,7 @@ def _secret(value) -> str:
     return value.get_secret_value() if value else ""
 
 
-def _make_stt(settings: Settings, profile: BusinessProfile) -> STTService:
+def _make_stt(settings: Settings, demo_lm: LanguageModelFiles | None) -> STTService:
     if settings.effective_stt == SttProvider.DEEPGRAM:
         from pipecat.services.deepgram.stt import DeepgramSTTService
 
@@ -92,7 +94,9 @@ def _make_stt(settings: Settings, profile: BusinessProfile) -> STTService:
         )
     from engines.pocketsphinx_stt import PocketsphinxSTTService
 
-    return PocketsphinxSTTService.for_profile(profile)
+    if demo_lm is None:
+        return PocketsphinxSTTService()
+    return PocketsphinxSTTService(lm_path=demo_lm.lm_path, dict_path=demo_lm.dict_path)
 
 
 def _make_llm(

@@ -94,7 +94,9 @@ async def _run_verified_call(
     system_prompt = render_system_prompt(
         state.prompts, state.profile, now=state.now(), caller_known=bool(resources.caller_phone)
     )
-    services = services or make_services(settings, state.profile, state.now, system_prompt)
+    services = services or make_services(
+        settings, state.profile, state.now, system_prompt, state.demo_lm
+    )
     worker = build_worker(
         transport,
         resources,

@@ -478,7 +478,7 @@ class DemoBrain:
     def _next_step(self, d: Dialog) -> tuple[ToolCall | None, str | None, str | None]:
         """(tool call, words to say with it or the question to ask, the slot asked for)."""
         if d.intent == "end":
-            return ToolCall("end_call", {}), self.say("goodbye"), None
+            return ToolCall("end_call", {}), None, None  # end_call says the goodbye
         if d.intent == "human":
             reason = "caller asked for a person"
             return ToolCall("transfer_to_human", {"reason": reason}), None, None

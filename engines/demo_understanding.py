@@ -55,6 +55,7 @@ _INTENT_CUES: list[tuple[str, tuple[str, ...]]] = [
         "end",
         (
             "bye",
+            "goodbye",
             "that's all",
             "that is all",
             "that's it",
