@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +28,7 @@ from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from business import BusinessProfile
+from call_faults import CallFaults, Service
 from call_records.recorder import CallRecorder
 from call_records.recording import WavRecording
 from call_records.turn_observer import TurnObserver
@@ -154,6 +155,7 @@ def build_worker(
     recorder: CallRecorder,
     metrics: ZylinMetrics,
     recording: WavRecording | None = None,
+    move_to_legacy: Callable[[], Awaitable[None]] | None = None,
 ) -> PipelineWorker:
     """The per-call pipeline; tests build the same one with other services and transports."""
     settings, profile = resources.settings, resources.profile
@@ -183,6 +185,7 @@ def build_worker(
         silence_secs=settings.silence_prompt_secs,
         after_speech=resources.after_speech,
         on_end_reason=set_end_reason,
+        on_empty_reply=lambda: faults.llm_gave_nothing(worker),
     )
     observer = TurnObserver(
         stt_name=services.stt.name,
@@ -197,11 +200,21 @@ def build_worker(
     async def _user_said(_aggregator, _strategy, message) -> None:
         recorder.user_turn(message.content or "")
 
+    faults = CallFaults(
+        resources=resources,
+        metrics=metrics,
+        services={services.stt: Service.STT, services.llm: Service.LLM, services.tts: Service.TTS},
+        move_to_legacy=move_to_legacy,
+    )
+
     @assistant.event_handler("on_assistant_turn_stopped")
     async def _bot_said(_aggregator, message) -> None:
         recorder.assistant_turn(
             message.content, interrupted=message.interrupted, heard=observer.take_heard_fraction
         )
+        if message.content.strip():
+            faults.service_recovered(Service.LLM)
+            faults.service_recovered(Service.TTS)
 
     processors = [
         transport.input(),
@@ -230,6 +243,10 @@ def build_worker(
         enable_rtvi=False,
         observers=[observer],
     )
+
+    @worker.event_handler("on_pipeline_error")
+    async def _service_failed(worker: PipelineWorker, frame) -> None:
+        await faults.on_error(worker, frame)
 
     @transport.event_handler("on_client_connected")
     async def _greet(_transport, _client) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket
 from loguru import logger
@@ -14,14 +15,16 @@ from pipecat.workers.runner import WorkerRunner
 
 from app_state import AppState
 from bot import CallServices, build_worker, make_services
+from call_faults import NO_HANG_UP_REASONS
 from call_records.recorder import CallRecorder
 from call_records.recording import WavRecording
 from call_records.summary import summarize
 from call_records.writer import RecordWriter
 from call_resources import CallResources
+from legacy import move_call_to_legacy
 from media_stream import HandshakeError, StreamStart, ZylinTwilioSerializer, read_stream_start
 from prompts import render_system_prompt
-from telephony import StreamTokenError, mask_phone
+from telephony import StreamTokenError, http_base_of, mask_phone
 from tools import drain_background
 
 CLOSE_POLICY_VIOLATION = 1008
@@ -105,6 +108,7 @@ async def _run_verified_call(
         recorder=recorder,
         metrics=state.metrics,
         recording=recording,
+        move_to_legacy=_legacy_mover(websocket, state, start.call_sid),
     )
     state.metrics.call_started()
     try:
@@ -122,6 +126,20 @@ async def _run_verified_call(
             logger.info(f"Dropped stream messages: {serializer.rejected}")
         await _close_record(state, resources, writer, end_reason, recording)
         logger.info(f"Call ended ({end_reason})")
+
+
+def _legacy_mover(
+    websocket: WebSocket, state: AppState, call_sid: str
+) -> Callable[[], Awaitable[None]] | None:
+    """How to move this call onto the legacy path (needs Twilio REST and a public URL)."""
+    if not state.twilio.configured:
+        return None
+    base = state.settings.public_url or http_base_of(str(websocket.base_url))
+
+    async def move() -> None:
+        await move_call_to_legacy(state.twilio, call_sid, base)
+
+    return move
 
 
 def _resources_for(start: StreamStart, state: AppState) -> CallResources:
@@ -152,7 +170,8 @@ def _serializer_for(
         auth_token=settings.twilio_token if can_hang_up else None,
         base_url=settings.twilio_api_base_url,
         params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
-        should_hang_up=lambda: resources.end_reason not in ("transferred", "caller_hangup"),
+        should_hang_up=lambda: resources.end_reason not in NO_HANG_UP_REASONS,
+        on_flood=lambda: setattr(resources, "end_reason", resources.end_reason or "stream_flood"),
     )
 
 

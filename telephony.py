@@ -79,6 +79,13 @@ def stream_url_from_public(public_url: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, f"{base_path}/{path.lstrip('/')}", "", ""))
 
 
+def http_base_of(url: str) -> str:
+    """`wss://host/x` -> `https://host/x` (ws -> http): a socket's base as a web URL."""
+    parts = urlsplit(url.rstrip("/"))
+    scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path, "", ""))
+
+
 def public_url_for(public_url: str, path: str, query: str = "") -> str:
     """The URL Twilio called for `path`, as seen from outside (for signature checks)."""
     parts = urlsplit(public_url.rstrip("/"))

@@ -13,7 +13,10 @@ from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
     FunctionCallsStartedFrame,
+    InterruptionFrame,
+    LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
+    LLMTextFrame,
     StartFrame,
     TTSSpeakFrame,
     UserStartedSpeakingFrame,
@@ -41,6 +44,8 @@ class CallGuard(FrameProcessor):
     - Silence: counted from the end of playback (Twilio's mark echo), not from when audio was
       sent; one "are you still there?", then goodbye.
     - Twilio's `stop`: the call is over, so the pipeline is cancelled at once.
+    - An LLM reply that ends with no words and no tool call (failure, timeout, garbage tool
+      arguments) is reported through `on_empty_reply`, so the caller is never left in silence.
     - `after_speech`: callables queued by tools (e.g. the transfer's REST update) run once the
       caller has heard Zylin's last words.
     """
@@ -53,6 +58,7 @@ class CallGuard(FrameProcessor):
         silence_secs: float,
         after_speech: list[Callable[[], Awaitable[None]]],
         on_end_reason: Callable[[str], None],
+        on_empty_reply: Callable[[], Awaitable[None]] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -66,6 +72,10 @@ class CallGuard(FrameProcessor):
         self._prompted = False
         self._user_speaking = False
         self._ending = False
+        self._on_empty_reply = on_empty_reply
+        self._reply_open = False
+        self._reply_said_something = False
+        self._reply_cut = False
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Watch turn-taking frames; consume only our own PlaybackFinishedFrame."""
@@ -81,14 +91,23 @@ class CallGuard(FrameProcessor):
         if isinstance(frame, StartFrame):
             self._duration_task = self.create_task(self._duration_limit(), "max-call-duration")
         elif isinstance(frame, UserStartedSpeakingFrame):
-            self._user_speaking = True
-            self._prompted = False
+            self._user_speaking, self._prompted, self._reply_cut = True, False, True
             await self._cancel_silence()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._user_speaking = False
-        elif isinstance(
-            frame, (BotStartedSpeakingFrame, LLMFullResponseStartFrame, FunctionCallsStartedFrame)
-        ):
+        elif isinstance(frame, InterruptionFrame):
+            self._reply_cut = True
+        elif isinstance(frame, LLMFullResponseStartFrame):
+            self._reply_open, self._reply_said_something, self._reply_cut = True, False, False
+            await self._cancel_silence()
+        elif isinstance(frame, FunctionCallsStartedFrame):
+            self._reply_said_something = True
+            await self._cancel_silence()
+        elif isinstance(frame, LLMTextFrame):
+            self._reply_said_something = self._reply_said_something or bool(frame.text.strip())
+        elif isinstance(frame, LLMFullResponseEndFrame):
+            await self._on_reply_end()
+        elif isinstance(frame, BotStartedSpeakingFrame):
             await self._cancel_silence()
         await self.push_frame(frame, direction)
 
@@ -99,6 +118,13 @@ class CallGuard(FrameProcessor):
         if self._duration_task:
             await self.cancel_task(self._duration_task)
             self._duration_task = None
+
+    async def _on_reply_end(self) -> None:
+        """A reply that ends with nothing to say means the LLM failed (or sent garbage)."""
+        empty = self._reply_open and not self._reply_said_something and not self._reply_cut
+        self._reply_open = False
+        if empty and self._on_empty_reply is not None and not self._ending:
+            await self._on_empty_reply()
 
     async def _on_playback_finished(self) -> None:
         pending, self._after_speech[:] = list(self._after_speech), []

@@ -38,6 +38,10 @@ NO_PHONE = (
     "phone. I can take a message for the team instead."
 )
 MAX_LISTED = 10
+NOT_CONFIRMED = (
+    "I'm sorry, I couldn't confirm that booking because of a technical problem, so it is not "
+    "booked yet. I can take a message so the team books it and calls you back."
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -231,6 +235,9 @@ async def book_appointment(
     except SlotTaken:
         suggestions = await _suggest(resources, chosen.minutes, checked)
         return _offer("Sorry, that time was just taken.", suggestions)
+    except Exception as exc:  # the database is down or locked: say so, never pretend
+        logger.error(f"Booking could not be stored: {type(exc).__name__}: {exc}")
+        return {"error": NOT_CONFIRMED}
     resources.bookings_made += 1
     result = _summary(resources, appointment)
     await _record(resources, "booked", result)

@@ -7,6 +7,9 @@ from pipecat.frames.frames import (
     CancelWorkerFrame,
     EndWorkerFrame,
     InputDTMFFrame,
+    LLMFullResponseEndFrame,
+    LLMFullResponseStartFrame,
+    LLMTextFrame,
     OutputTransportMessageFrame,
     TextFrame,
     TTSSpeakFrame,
@@ -148,3 +151,35 @@ async def test_keypad_zero_escalates_and_speaks_the_answer() -> None:
     assert calls == ["escalate"]
     assert spoken(down) == ["Connecting you now."]
     assert sum(isinstance(f, InputDTMFFrame) for f in down) == 2
+
+
+async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> None:
+    empties: list[str] = []
+
+    async def on_empty() -> None:
+        empties.append("empty")
+
+    g = CallGuard(
+        lines=LINES,
+        max_call_secs=60,
+        silence_secs=5,
+        after_speech=[],
+        on_end_reason=lambda _reason: None,
+        on_empty_reply=on_empty,
+    )
+    await run_test(
+        g,
+        frames_to_send=[
+            LLMFullResponseStartFrame(),
+            LLMFullResponseEndFrame(),  # nothing said: a failure
+            LLMFullResponseStartFrame(),
+            LLMTextFrame("Hello"),
+            LLMFullResponseEndFrame(),  # fine
+            LLMFullResponseStartFrame(),
+            SleepFrame(),  # system frames overtake queued ones; keep the real order
+            UserStartedSpeakingFrame(),
+            SleepFrame(),
+            LLMFullResponseEndFrame(),  # cut short by the caller: not a failure
+        ],
+    )
+    assert empties == ["empty"]

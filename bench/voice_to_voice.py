@@ -1,0 +1,185 @@
+"""Voice-to-voice latency of a real Zylin server against zero-latency local protocol fakes.
+
+Run: ./zylin bench  (or: uv run python -m bench.voice_to_voice --calls 1 --turns 12)
+
+The server runs as its own process (as in production); this process runs the Deepgram, OpenAI
+and Twilio fakes and the simulated Twilio callers (`zylin_call`). For each caller turn it prints
+the time from the caller's last voiced 20 ms frame to the first `media` message back, measured
+on the caller's side of the socket, with the server's own per-turn breakdown from its call
+record: endpointing (VAD stop), STT finalize, turn pause, LLM and TTS first byte, and what is
+left, which is Zylin's and Pipecat's own processing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from settings import ROOT
+from tests.fakes.deepgram_server import DeepgramFake
+from tests.fakes.openai_server import OpenAIFake
+from tests.fakes.twilio_rest_server import TwilioRestFake
+from zylin_call import SimulatedCall
+
+ACCOUNT_SID = "AC" + "b" * 32
+AUTH_TOKEN = "bench-auth-token"
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+LINE = "What are your opening hours"
+REPLY = "We are open nine to five."
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation, honest for small samples)."""
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def _spawn_server(env: dict[str, str]) -> subprocess.Popen:
+    log = Path(env["BENCH_LOG"]).open("w")  # noqa: SIM115 - lives as long as the process
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+
+
+async def _start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    process = _spawn_server(env)
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return process
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not start; see {env['BENCH_LOG']}")
+
+
+async def _one_call(url: str, turns: int, pause: float) -> tuple[str, list[float]]:
+    async with SimulatedCall(url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID) as call:
+        await call.wait_for_reply(timeout=20, silence_ms=700)
+        for _ in range(turns):
+            turn = await call.say_text(LINE)
+            await call.wait_for_reply(timeout=20, silence_ms=700)
+            await asyncio.sleep(pause)
+            if turn.voice_to_voice_ms is None:
+                raise RuntimeError("a turn got no reply")
+        return call.call_sid, [t.voice_to_voice_ms for t in call.turns if t.voice_to_voice_ms]
+
+
+async def run(calls: int, turns: int, vad_stop: float, turn_pause: float) -> None:
+    """Start fakes and a server, place the calls, print the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="zylin-bench-"))
+    port = _free_port()
+    async with (
+        DeepgramFake(api_key="bench-dg", default_transcript=LINE) as deepgram,
+        OpenAIFake(api_key="bench-oa", default_reply=REPLY) as openai,
+        TwilioRestFake(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio,
+    ):
+        env = {
+            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
+            "DEEPGRAM_API_KEY": "bench-dg",
+            "DEEPGRAM_BASE_URL": deepgram.base_url,
+            "OPENAI_API_KEY": "bench-oa",
+            "OPENAI_BASE_URL": f"{openai.base_url}/v1",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            "VAD_STOP_SECS": str(vad_stop),
+            "TURN_PAUSE_SECS": str(turn_pause),
+            "MAX_CONCURRENT_CALLS": str(max(20, calls)),
+            "BENCH_LOG": str(workdir / "server.log"),
+        }
+        server = await _start_server(env, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            started = time.monotonic()
+            results = await asyncio.gather(
+                *(_one_call(url, turns, pause=0.3 + 0.05 * i) for i in range(calls))
+            )
+            wall = time.monotonic() - started
+            await asyncio.sleep(1.0)  # let the server flush the last turns
+            async with httpx.AsyncClient(
+                base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            ) as api:
+                details = [(await api.get(f"/api/calls/{sid}")).json() for sid, _ in results]
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    _report(results, details, calls, turns, vad_stop, turn_pause, wall, workdir)
+
+
+def _report(results, details, calls, turns, vad_stop, turn_pause, wall, workdir) -> None:
+    caller = [v for _, values in results for v in values]
+    rows = [
+        t
+        for d in details
+        for t in d.get("turns", [])
+        if t["role"] == "assistant" and t.get("voice_to_voice_ms")
+    ]
+
+    def stat(name: str, values: list[float]) -> None:
+        if values:
+            print(
+                f"  {name:<34} median {statistics.median(values):7.1f} ms   "
+                f"p95 {percentile(values, 95):7.1f} ms   n={len(values)}"
+            )
+
+    print(f"\nZylin voice-to-voice: {calls} call(s) x {turns} turns, zero-latency fakes")
+    print(f"  VAD stop_secs={vad_stop}, turn pause={turn_pause} s, wall {wall:.1f} s")
+    stat("caller-side voice-to-voice", caller)
+    stat("server-side voice-to-voice", [t["voice_to_voice_ms"] for t in rows])
+    stt = [t["stt_ms"] for t in rows if t.get("stt_ms") is not None]
+    stat("  STT (last voice -> final text)", stt)
+    stat("  LLM first token", [t["llm_ttfb_ms"] for t in rows if t.get("llm_ttfb_ms")])
+    stat("  TTS first audio", [t["tts_ttfb_ms"] for t in rows if t.get("tts_ttfb_ms")])
+    own = [
+        t["voice_to_voice_ms"]
+        - max(t.get("stt_ms") or 0.0, vad_stop * 1000)
+        - turn_pause * 1000
+        - (t.get("llm_ttfb_ms") or 0.0)
+        - (t.get("tts_ttfb_ms") or 0.0)
+        for t in rows
+    ]
+    stat("  left: pipeline + our code", own)
+    if caller:
+        wait = (vad_stop + turn_pause) * 1000
+        print(f"  configured turn-end wait (VAD stop + pause): {wait:.0f} ms")
+    print(f"  server log: {workdir / 'server.log'}")
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1, help="simultaneous calls")
+    parser.add_argument("--turns", type=int, default=12, help="caller turns per call")
+    parser.add_argument("--vad-stop", type=float, default=0.2, help="VAD_STOP_SECS")
+    parser.add_argument("--turn-pause", type=float, default=0.1, help="TURN_PAUSE_SECS")
+    args = parser.parse_args()
+    asyncio.run(run(args.calls, args.turns, args.vad_stop, args.turn_pause))
+
+
+if __name__ == "__main__":
+    main()
