@@ -51,8 +51,9 @@ async def test_a_record_that_can_never_be_written_is_logged_in_full() -> None:
         await writer.close()
     finally:
         logger.remove(sink)
-    assert writer.failed == [{"record": "turn 7", "seq": 7, "text": "I'd like a cleaning on Tuesday"}]
-    assert any("I'd like a cleaning on Tuesday" in line for line in lines)
+    said = "I'd like a cleaning on Tuesday"
+    assert writer.failed == [{"record": "turn 7", "seq": 7, "text": said}]
+    assert any(said in line for line in lines)
 
 
 async def test_close_does_not_hang_on_a_stuck_database() -> None:
