@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     silence_prompt_secs: float = 10.0
     turn_latency_target_ms: int = 3000
     vad_stop_secs: float = 0.2
-    turn_pause_secs: float = 0.1
+    turn_pause_secs: float = 0.0
     smart_turn: bool = False
 
     # Owner's API.

@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1, help="simultaneous calls")
     parser.add_argument("--turns", type=int, default=12, help="caller turns per call")
     parser.add_argument("--vad-stop", type=float, default=0.2, help="VAD_STOP_SECS")
-    parser.add_argument("--turn-pause", type=float, default=0.1, help="TURN_PAUSE_SECS")
+    parser.add_argument("--turn-pause", type=float, default=0.0, help="TURN_PAUSE_SECS")
     args = parser.parse_args()
     asyncio.run(run(args.calls, args.turns, args.vad_stop, args.turn_pause))
 
