@@ -21,11 +21,12 @@ from call_records.recording import WavRecording
 from call_records.summary import summarize
 from call_records.writer import RecordWriter
 from call_resources import CallResources
-from legacy import move_call_to_legacy
+from legacy import dial_done_url, move_call_to_legacy
 from media_stream import HandshakeError, StreamStart, ZylinTwilioSerializer, read_stream_start
 from prompts import render_system_prompt
 from telephony import StreamTokenError, http_base_of, mask_phone
 from tools import drain_background
+from tools.escalation import FALLBACK_URL_KEY as TRANSFER_FALLBACK_URL
 
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -67,6 +68,8 @@ async def _run_verified_call(
 ) -> None:
     settings = state.settings
     resources = _resources_for(start, state)
+    # An unanswered transfer comes back here to take a message.
+    resources.extras[TRANSFER_FALLBACK_URL] = dial_done_url(_public_base(websocket, state))
     logger.info(f"Call started from {mask_phone(resources.caller_phone)}")
     writer = RecordWriter(on_failure=lambda _what: state.metrics.service_error("database"))
     writer.start()
@@ -128,13 +131,18 @@ async def _run_verified_call(
         logger.info(f"Call ended ({end_reason})")
 
 
+def _public_base(websocket: WebSocket, state: AppState) -> str:
+    """Our public web address: `PUBLIC_URL`, else the address this socket came in on."""
+    return state.settings.public_url or http_base_of(str(websocket.base_url))
+
+
 def _legacy_mover(
     websocket: WebSocket, state: AppState, call_sid: str
 ) -> Callable[[], Awaitable[None]] | None:
     """How to move this call onto the legacy path (needs Twilio REST and a public URL)."""
     if not state.twilio.configured:
         return None
-    base = state.settings.public_url or http_base_of(str(websocket.base_url))
+    base = _public_base(websocket, state)
 
     async def move() -> None:
         await move_call_to_legacy(state.twilio, call_sid, base)

@@ -1,6 +1,12 @@
 """The legacy record-then-answer call path (TwiML <Record> + <Say>), Zylin's fallback."""
 
 from legacy.routes import legacy_router, move_call_to_legacy
-from legacy.twiml import legacy_entry_url, legacy_redirect_twiml
+from legacy.twiml import dial_done_url, legacy_entry_url, legacy_redirect_twiml
 
-__all__ = ["legacy_entry_url", "legacy_redirect_twiml", "legacy_router", "move_call_to_legacy"]
+__all__ = [
+    "dial_done_url",
+    "legacy_entry_url",
+    "legacy_redirect_twiml",
+    "legacy_router",
+    "move_call_to_legacy",
+]

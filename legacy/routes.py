@@ -22,6 +22,7 @@ from legacy.answer import (
 from legacy.recordings import download_recording, recording_media_url
 from legacy.transcribe import LocalTranscriber, deepgram_prerecorded
 from legacy.twiml import (
+    DIAL_DONE_PATH,
     ENTRY_PATH,
     MESSAGE_PATH,
     RECORDED_PATH,
@@ -326,6 +327,23 @@ def legacy_router(
         stored = await t.store_message(text)
         line = "legacy_message_taken" if stored else "legacy_trouble"
         return await t.say_last(t.line(line), "legacy_message")
+
+    @router.post(DIAL_DONE_PATH)
+    async def transfer_done(request: Request) -> Response:
+        """After a transfer's `<Dial>`: hang up if the owner talked, else take a message."""
+        t = await opened(request, DIAL_DONE_PATH)
+        if isinstance(t, Response):
+            return t
+        status = t.form.get("DialCallStatus", "")
+        await t.action("transfer_result", {"dial_status": status})
+        if status in ("completed", "answered"):
+            await t.finish("transferred")
+            return _xml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
+        t.log.info(f"Transfer not answered ({status or 'unknown'}): taking a message")
+        text = t.line("transfer_leave_message")
+        await t.add_turn("assistant", text)
+        url = webhook_url(_public(t.state), MESSAGE_PATH)
+        return _xml(say_and_record(text, action_url=url, no_input_url=url))
 
     @router.post(STATUS_PATH)
     async def twilio_status(request: Request) -> Response:

@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 ENTRY_PATH = "/twilio/voice-legacy"
 RECORDED_PATH = "/twilio/voice-legacy/recorded"
 MESSAGE_PATH = "/twilio/voice-legacy/message"
+DIAL_DONE_PATH = "/twilio/voice-legacy/dial-done"
 RECORD_MAX_SECS = 30
 RECORD_SILENCE_SECS = 3
 _XML = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -60,6 +61,11 @@ def say_and_record(text: str, *, action_url: str, no_input_url: str) -> str:
         f'timeout="{RECORD_SILENCE_SECS}" playBeep="true" trim="trim-silence"/>'
         f'<Redirect method="POST">{escape(no_input_url)}</Redirect></Response>'
     )
+
+
+def dial_done_url(public_base: str) -> str:
+    """The `<Dial action>` of a transfer: absolute, since REST-sent TwiML has no base URL."""
+    return webhook_url(public_base, DIAL_DONE_PATH)
 
 
 def say_and_hang_up(text: str) -> str:

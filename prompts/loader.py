@@ -20,6 +20,7 @@ REQUIRED_LINES = (
     "transfer_unavailable",
     "transfer_failed",
     "transfer_no_answer",
+    "transfer_leave_message",
     "still_there",
     "silence_goodbye",
     "max_duration_goodbye",

@@ -436,3 +436,36 @@ async def test_status_callback_closes_a_recorded_call_only(tmp_path: Path) -> No
         unknown = await post(server, "/twilio/status", call_form(13, CallStatus="failed"))
         assert unknown.status_code == 204
         assert await repo.get_call_by_sid(call_sid(13)) is None
+
+
+async def test_unanswered_transfer_takes_a_message_and_answered_one_hangs_up(
+    tmp_path: Path,
+) -> None:
+    async with zylin(tmp_path, **DEMO) as (_fakes, server):
+        repo = server.state.repository
+        await repo.create_call(call_sid(14))
+        missed = twiml(
+            await post(
+                server,
+                "/twilio/voice-legacy/dial-done",
+                call_form(14, DialCallStatus="no-answer"),
+            )
+        )
+        assert verbs(missed) == ["Say", "Record", "Redirect"]
+        assert "leave your name" in said(missed)
+        record = missed.find("Record")
+        assert record is not None and record.get("action", "").endswith("/voice-legacy/message")
+
+        await repo.create_call(call_sid(15))
+        answered = twiml(
+            await post(
+                server,
+                "/twilio/voice-legacy/dial-done",
+                call_form(15, DialCallStatus="completed"),
+            )
+        )
+        assert verbs(answered) == ["Hangup"]
+        detail = await repo.get_call_by_sid(call_sid(15))
+        assert detail is not None and detail.call.end_reason == "transferred"
+        unsigned = await post(server, "/twilio/voice-legacy/dial-done", call_form(16), signed=False)
+        assert unsigned.status_code == 403
