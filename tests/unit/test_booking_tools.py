@@ -29,6 +29,7 @@ from tests.storage_fixtures import (
 from tools import ALL_TOOLS, drain_background, escalate, register_tools
 from tools.booking import (
     NO_PHONE,
+    NOT_CONFIRMED,
     NOT_FOUND,
     book_appointment,
     cancel_appointment,
@@ -255,9 +256,10 @@ async def test_tool_never_raises_on_a_broken_database(tmp_path: Path) -> None:
     repo = Repository(session_factory(engine), clock=clock)
     harness = ToolHarness(make_resources(repo, TwilioRest(None, None, None), clock))
     try:
+        # A booking that could not be stored says so plainly: it is not booked.
         assert await harness.call(
             book_appointment, service="Cleaning", start=f"{TUESDAY}T10:30", caller_name="Ann"
-        ) == {"error": UNEXPECTED}
+        ) == {"error": NOT_CONFIRMED}
         result = await harness.call(check_availability, date=TUESDAY, service="Cleaning")
         assert result == {"error": UNEXPECTED}
     finally:
