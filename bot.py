@@ -210,7 +210,7 @@ def build_worker(
     @assistant.event_handler("on_assistant_turn_stopped")
     async def _bot_said(_aggregator, message) -> None:
         recorder.assistant_turn(
-            message.content, interrupted=message.interrupted, heard=observer.take_heard_fraction
+            message.content, interrupted=message.interrupted, cut=observer.take_cut_reply
         )
         if message.content.strip():
             faults.service_recovered(Service.LLM)

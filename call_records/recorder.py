@@ -7,7 +7,7 @@ from datetime import datetime
 
 from loguru import logger
 
-from call_records.turn_observer import TurnLatency
+from call_records.turn_observer import CutReply, TurnLatency
 from call_records.writer import RecordWriter
 from observability.metrics import ZylinMetrics
 from storage.repository import Repository
@@ -17,6 +17,14 @@ def heard_part(text: str, fraction: float) -> str:
     """The words of `text` a caller heard when `fraction` of its audio played (word-rounded)."""
     words = text.split()
     return " ".join(words[: round(len(words) * max(0.0, min(1.0, fraction)))])
+
+
+def interrupted_text(said: str, cut: CutReply | None) -> dict[str, str]:
+    """`text` and `heard_text` of an interrupted reply (`said`: what Pipecat reported)."""
+    if cut is None:  # it never started playing
+        return {"text": said, "heard_text": ""}
+    text = cut.text or cut.voiced or said
+    return {"text": text, "heard_text": heard_part(cut.voiced or text, cut.fraction)}
 
 
 class CallRecorder:
@@ -51,9 +59,15 @@ class CallRecorder:
         if text.strip():
             self._add("user", text=text.strip())
 
-    def assistant_turn(self, text: str, *, interrupted: bool, heard: Callable[[], float]) -> None:
-        """Zylin finished (or was cut off in) a reply; `heard` says how much of it played."""
-        if not text.strip():
+    def assistant_turn(
+        self, text: str, *, interrupted: bool, cut: Callable[[], CutReply | None]
+    ) -> None:
+        """Zylin finished (or was cut off in) a reply; `cut` tells what an interrupted one was.
+
+        An interrupted reply's `text` from Pipecat lacks the sentence that was cut (it is often
+        empty), so the row takes the reply's own text from `cut`, read when the row is written.
+        """
+        if not text.strip() and not interrupted:
             return
         latency, self._latency = self._latency, None
         values: dict[str, object] = {"text": text.strip(), "interrupted": interrupted}
@@ -64,7 +78,7 @@ class CallRecorder:
                 tts_ttfb_ms=latency.tts_ttfb_ms,
                 voice_to_voice_ms=latency.voice_to_voice_ms,
             )
-        self._add("assistant", heard=heard if interrupted else None, **values)
+        self._add("assistant", cut=cut if interrupted else None, **values)
 
     def latency(self, latency: TurnLatency) -> None:
         """A reply's latency was measured (its first audio went out)."""
@@ -84,14 +98,18 @@ class CallRecorder:
                 f"{_fmt(latency.llm_ttfb_ms)}, TTS first audio {_fmt(latency.tts_ttfb_ms)})"
             )
 
-    def _add(self, role: str, heard: Callable[[], float] | None = None, **values: object) -> None:
+    def _add(
+        self, role: str, cut: Callable[[], CutReply | None] | None = None, **values: object
+    ) -> None:
         self._seq += 1
         seq, ended_at = self._seq, self._now()
 
         async def write() -> None:
             row = dict(values)
-            if heard is not None:
-                row["heard_text"] = heard_part(str(values["text"]), heard())
+            if cut is not None:
+                row.update(interrupted_text(str(values["text"]), cut()))
+                if not row["text"]:
+                    return  # cut off before a word was voiced: nothing was said
             await self._repository.add_turn(
                 self._call_sid, seq=seq, role=role, ended_at=ended_at, **row
             )
