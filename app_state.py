@@ -95,6 +95,7 @@ async def open_app_state(
         signatures=SignatureChecker(auth_token) if auth_token else None,
         now=now,
         llm_client=llm_client,
+        recordings_dir=settings.recordings_dir,
         demo_lm=demo_lm,
     )
     _announce(settings)

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
 
     # Storage.
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'zylin.db'}"
+    recordings_dir: Path = ROOT / "data" / "recordings"  # WAVs when the profile records calls
 
     # Business profile and overrides.
     business_profile: Path = ROOT / "business" / "example_profile.yaml"
