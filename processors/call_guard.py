@@ -12,6 +12,7 @@ from pipecat.frames.frames import (
     CancelWorkerFrame,
     EndWorkerFrame,
     Frame,
+    FunctionCallInProgressFrame,
     FunctionCallsStartedFrame,
     InterruptionFrame,
     LLMFullResponseEndFrame,
@@ -26,6 +27,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from media_stream.frames import TwilioStopFrame
 from processors.frames import PlaybackFinishedFrame
+
+EMPTY_REPLY_GRACE_SECS = 0.5
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class CallGuard(FrameProcessor):
         self._reply_open = False
         self._reply_said_something = False
         self._reply_cut = False
+        self._empty_check: asyncio.Task | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Watch turn-taking frames; consume only our own PlaybackFinishedFrame."""
@@ -93,6 +97,7 @@ class CallGuard(FrameProcessor):
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._user_speaking, self._prompted, self._reply_cut = True, False, True
             await self._cancel_silence()
+            await self._cancel_empty_check()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._user_speaking = False
         elif isinstance(frame, InterruptionFrame):
@@ -100,31 +105,51 @@ class CallGuard(FrameProcessor):
         elif isinstance(frame, LLMFullResponseStartFrame):
             self._reply_open, self._reply_said_something, self._reply_cut = True, False, False
             await self._cancel_silence()
-        elif isinstance(frame, FunctionCallsStartedFrame):
+            await self._cancel_empty_check()
+        elif isinstance(frame, (FunctionCallsStartedFrame, FunctionCallInProgressFrame)):
             self._reply_said_something = True
             await self._cancel_silence()
+            await self._cancel_empty_check()
         elif isinstance(frame, LLMTextFrame):
             self._reply_said_something = self._reply_said_something or bool(frame.text.strip())
         elif isinstance(frame, LLMFullResponseEndFrame):
             await self._on_reply_end()
         elif isinstance(frame, BotStartedSpeakingFrame):
             await self._cancel_silence()
+            await self._cancel_empty_check()
         await self.push_frame(frame, direction)
 
     async def cleanup(self) -> None:
         """Stop timers with the pipeline."""
         await super().cleanup()
         await self._cancel_silence()
+        await self._cancel_empty_check()
         if self._duration_task:
             await self.cancel_task(self._duration_task)
             self._duration_task = None
 
     async def _on_reply_end(self) -> None:
-        """A reply that ends with nothing to say means the LLM failed (or sent garbage)."""
+        """A reply that ends with nothing to say means the LLM failed (or sent garbage).
+
+        Checked after a short grace: a tool call's start can overtake or trail the end of its
+        reply by a few milliseconds, and any sign of life in that time cancels the check.
+        """
         empty = self._reply_open and not self._reply_said_something and not self._reply_cut
         self._reply_open = False
         if empty and self._on_empty_reply is not None and not self._ending:
+            await self._cancel_empty_check()
+            self._empty_check = self.create_task(self._empty_reply_after_grace(), "empty-reply")
+
+    async def _empty_reply_after_grace(self) -> None:
+        await asyncio.sleep(EMPTY_REPLY_GRACE_SECS)
+        self._empty_check = None
+        if self._on_empty_reply is not None and not self._ending:
             await self._on_empty_reply()
+
+    async def _cancel_empty_check(self) -> None:
+        if self._empty_check:
+            task, self._empty_check = self._empty_check, None
+            await self.cancel_task(task)
 
     async def _on_playback_finished(self) -> None:
         pending, self._after_speech[:] = list(self._after_speech), []

@@ -6,6 +6,7 @@ from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     CancelWorkerFrame,
     EndWorkerFrame,
+    FunctionCallsStartedFrame,
     InputDTMFFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -172,6 +173,12 @@ async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> No
         frames_to_send=[
             LLMFullResponseStartFrame(),
             LLMFullResponseEndFrame(),  # nothing said: a failure
+            SleepFrame(sleep=0.7),  # reported after the grace period
+            LLMFullResponseStartFrame(),
+            LLMFullResponseEndFrame(),  # nothing said, but its tool call trails the end:
+            SleepFrame(sleep=0.1),
+            FunctionCallsStartedFrame(function_calls=[]),  # not a failure
+            SleepFrame(sleep=0.7),
             LLMFullResponseStartFrame(),
             LLMTextFrame("Hello"),
             LLMFullResponseEndFrame(),  # fine
@@ -180,6 +187,7 @@ async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> No
             UserStartedSpeakingFrame(),
             SleepFrame(),
             LLMFullResponseEndFrame(),  # cut short by the caller: not a failure
+            SleepFrame(sleep=0.7),
         ],
     )
     assert empties == ["empty"]
