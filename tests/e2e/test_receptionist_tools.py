@@ -54,8 +54,14 @@ async def test_booking_then_transfer_over_a_live_call(zylin: RunningServer, fake
     async with SimulatedCall(zylin.url, auth_token=AUTH_TOKEN, caller=CALLER) as call:
         await call.wait_for_reply(timeout=15)
         await call.say_text("I would like to book a cleaning on Tuesday")
+        await wait_until(
+            lambda: any(
+                r["input"].startswith("You're booked: Tuesday")
+                for r in fakes.openai.speech_requests
+            ),
+            within=20,
+        )
         await call.wait_for_reply(timeout=20)
-        assert fakes.openai.speech_requests[-1]["input"].startswith("You're booked: Tuesday")
 
         appointments = await zylin.state.repository.appointments_between(
             datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 2, tzinfo=UTC)
