@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from app_state import AppState
 from server import create_app
 from settings import ROOT, Settings
+from tests.fakes._base import wait_until
 from tests.fakes.deepgram_server import DeepgramFake
 from tests.fakes.openai_server import OpenAIFake
 from tests.fakes.twilio_rest_server import TwilioRestFake
@@ -194,3 +195,28 @@ async def _wait_healthy(child: ServerProcess, within: float) -> None:
                 pass
             await asyncio.sleep(0.1)
     raise RuntimeError(f"server not healthy within {within} s:\n{child.log_tail()}")
+
+
+def _leaked(before: set[asyncio.Task]) -> list[str]:
+    """Tasks started since `before` that are still running (not the fakes' HTTP handlers)."""
+    return [
+        f"{t.get_name()}: {t.get_coro()}"
+        for t in asyncio.all_tasks()
+        if not t.done()
+        and t not in before
+        and t is not asyncio.current_task()
+        and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+    ]
+
+
+def running_tasks() -> set[asyncio.Task]:
+    """The loop's tasks now, to compare against after a call (leak check)."""
+    return {t for t in asyncio.all_tasks() if not t.done()}
+
+
+async def assert_no_leaked_tasks(before: set[asyncio.Task], within: float = 10.0) -> None:
+    """Every task a call started has ended once the call is over."""
+    try:
+        await wait_until(lambda: not _leaked(before), within=within)
+    except TimeoutError:
+        assert _leaked(before) == []

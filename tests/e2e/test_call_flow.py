@@ -6,7 +6,7 @@ import asyncio
 
 from tests.fakes._base import wait_until
 from tests.fakes.openai_server import Text, ToolCall
-from tests.harness import AUTH_TOKEN, Fakes, RunningServer
+from tests.harness import AUTH_TOKEN, Fakes, RunningServer, assert_no_leaked_tasks, running_tasks
 from zylin_call import SimulatedCall
 
 LONG_REPLY = (
@@ -107,19 +107,9 @@ async def test_pressing_zero_transfers_to_the_owner(zylin: RunningServer, fakes:
 async def test_caller_hangup_tears_the_call_down_without_leaking_tasks(
     zylin: RunningServer, fakes: Fakes
 ) -> None:
-    before = {t for t in asyncio.all_tasks() if not t.done()}
+    before = running_tasks()
     async with call_to(zylin) as call:
         await call.wait_for_bot_audio(timeout=15)
         await call.hang_up()
     await wait_until(lambda: not zylin.state.active_calls, within=10)
-    await asyncio.sleep(0.5)
-    # The fakes' own aiohttp connection handlers (kept-alive HTTP) are not Zylin's tasks.
-    leaked = [
-        f"{t.get_name()}: {t.get_coro()}"
-        for t in asyncio.all_tasks()
-        if not t.done()
-        and t not in before
-        and t is not asyncio.current_task()
-        and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
-    ]
-    assert leaked == []
+    await assert_no_leaked_tasks(before)

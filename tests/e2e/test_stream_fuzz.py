@@ -25,8 +25,6 @@ from websockets.exceptions import ConnectionClosed
 from telephony import SignatureChecker
 from tests.e2e.conftest import OPEN_NOW
 from tests.e2e.test_stream_security import (
-    assert_no_leaked_tasks,
-    running_tasks,
     sid,
     start_message,
     stream_url,
@@ -36,9 +34,11 @@ from tests.harness import (
     AUTH_TOKEN,
     Fakes,
     RunningServer,
+    assert_no_leaked_tasks,
     cloud_settings,
     running_fakes,
     running_server,
+    running_tasks,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -26,7 +26,15 @@ from server import MAX_WEBHOOK_BYTES
 from telephony import SignatureChecker, stream_url_from_public
 from tests.e2e.conftest import OPEN_NOW
 from tests.fakes._base import wait_until
-from tests.harness import AUTH_TOKEN, Fakes, RunningServer, cloud_settings, running_server
+from tests.harness import (
+    AUTH_TOKEN,
+    Fakes,
+    RunningServer,
+    assert_no_leaked_tasks,
+    cloud_settings,
+    running_server,
+    running_tasks,
+)
 from zylin_call import SimulatedCall, WebhookError
 
 PUBLIC = "https://zylin.example.com"
@@ -106,31 +114,6 @@ async def open_stream(
             return StreamOutcome(close_code=ws.close_code, close_reason=ws.close_reason or "")
     except InvalidStatus as exc:
         return StreamOutcome(http_status=exc.response.status_code)
-
-
-def _leaked(before: set[asyncio.Task]) -> list[str]:
-    """Tasks started since `before` that are still running (not the fakes' HTTP handlers)."""
-    return [
-        f"{t.get_name()}: {t.get_coro()}"
-        for t in asyncio.all_tasks()
-        if not t.done()
-        and t not in before
-        and t is not asyncio.current_task()
-        and not getattr(t.get_coro(), "__qualname__", "").startswith("RequestHandler.")
-    ]
-
-
-def running_tasks() -> set[asyncio.Task]:
-    """The loop's tasks now, to compare against after a call (leak check)."""
-    return {t for t in asyncio.all_tasks() if not t.done()}
-
-
-async def assert_no_leaked_tasks(before: set[asyncio.Task], within: float = 10.0) -> None:
-    """Every task a call started has ended once the call is over."""
-    try:
-        await wait_until(lambda: not _leaked(before), within=within)
-    except TimeoutError:
-        assert _leaked(before) == []
 
 
 async def assert_nothing_paid_started(server: RunningServer, fakes: Fakes) -> None:

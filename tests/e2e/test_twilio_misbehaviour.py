@@ -19,13 +19,11 @@ from websockets.exceptions import ConnectionClosed
 from tests.e2e.test_stream_security import (
     assert_call_closed,
     assert_healthy,
-    assert_no_leaked_tasks,
     assert_nothing_paid_started,
-    running_tasks,
 )
 from tests.fakes._base import wait_until
 from tests.fakes.openai_server import Text, ToolCall
-from tests.harness import AUTH_TOKEN, Fakes, RunningServer
+from tests.harness import AUTH_TOKEN, Fakes, RunningServer, assert_no_leaked_tasks, running_tasks
 from zylin_call import SimulatedCall
 
 

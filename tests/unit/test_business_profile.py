@@ -7,25 +7,11 @@ import pytest
 import yaml
 
 from business import ProfileError, load_profile
+from tests.profile_data import ISSUE_PROFILE
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "business" / "example_profile.yaml"
 
-MINIMAL = {
-    "name": "Bright Smile Dental",
-    "timezone": "America/New_York",
-    "owner_phone": "+15551230000",
-    "hours": {
-        "mon": "09:00-17:00",
-        "tue": "09:00-17:00",
-        "wed": "09:00-17:00",
-        "thu": "09:00-17:00",
-        "fri": "09:00-13:00",
-        "sat": "closed",
-        "sun": "closed",
-    },
-    "services": [{"name": "Cleaning", "minutes": 30, "price": "$90"}],
-    "faq": [{"q": "Do you take insurance?", "a": "Yes, most major plans."}],
-}
+MINIMAL = ISSUE_PROFILE
 
 
 def write(tmp_path: Path, data: object) -> Path:

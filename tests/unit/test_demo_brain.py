@@ -26,6 +26,7 @@ from business.profile import BusinessProfile
 from engines.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
 from telephony import TwilioRest
 from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
+from tests.profile_data import ISSUE_PROFILE
 from tests.storage_fixtures import (
     Clock,
     ToolHarness,
@@ -35,26 +36,7 @@ from tests.storage_fixtures import (
 )
 from tools import ALL_TOOLS, drain_background
 
-PROFILE = {
-    "name": "Bright Smile Dental",
-    "timezone": "America/New_York",
-    "owner_phone": "+15551230000",
-    "hours": {
-        "mon": "09:00-17:00",
-        "tue": "09:00-17:00",
-        "wed": "09:00-17:00",
-        "thu": "09:00-17:00",
-        "fri": "09:00-13:00",
-        "sat": "closed",
-        "sun": "closed",
-    },
-    "services": [
-        {"name": "Cleaning", "minutes": 30, "price": "$90"},
-        {"name": "Checkup", "minutes": 45, "price": "$120"},
-        {"name": "Whitening", "minutes": 60, "price": "$250"},
-    ],
-    "faq": [{"q": "Do you take insurance?", "a": "Yes, most major plans."}],
-}
+PROFILE = ISSUE_PROFILE
 # Wednesday 25 November 2026, 10:00 in New York.
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 

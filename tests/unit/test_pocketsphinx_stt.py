@@ -29,27 +29,14 @@ from engines.language_model import (
 )
 from engines.pocketsphinx_stt import PocketsphinxSTTService
 from engines.pocketsphinx_worker import DECODER_SAMPLE_RATE
+from tests.profile_data import ISSUE_PROFILE
 
 PROFILE = {
-    "name": "Bright Smile Dental",
-    "timezone": "America/New_York",
-    "owner_phone": "+15551230000",
-    "hours": {
-        "mon": "09:00-17:00",
-        "tue": "09:00-17:00",
-        "wed": "09:00-17:00",
-        "thu": "09:00-17:00",
-        "fri": "09:00-13:00",
-        "sat": "closed",
-        "sun": "closed",
-    },
+    **ISSUE_PROFILE,
     "services": [
-        {"name": "Cleaning", "minutes": 30, "price": "$90"},
-        {"name": "Checkup", "minutes": 45, "price": "$120"},
-        {"name": "Whitening", "minutes": 60, "price": "$250"},
-        {"name": "Zyxqorp Polish", "minutes": 20, "price": "$40"},
+        *ISSUE_PROFILE["services"],
+        {"name": "Zyxqorp Polish", "minutes": 20, "price": "$40"},  # words no dictionary has
     ],
-    "faq": [{"q": "Do you take insurance?", "a": "Yes, most major plans."}],
 }
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 PHONE_RATE = 8000
