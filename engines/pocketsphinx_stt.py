@@ -98,6 +98,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
         self._decoder: Any = None
         self._decoder_lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._loading: asyncio.Future[None] | None = None
         self._resampler = create_file_resampler()
 
     def can_generate_metrics(self) -> bool:
@@ -116,6 +117,12 @@ class PocketsphinxSTTService(SegmentedSTTService):
         return pool
 
     async def _ensure_ready(self) -> None:
+        """Load the decoder once; concurrent callers share the one load in progress."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._load())
+        await asyncio.shield(self._loading)
+
+    async def _load(self) -> None:
         if self._in_process and self._decoder is None:
             self._decoder = await asyncio.to_thread(make_decoder, self._config)
         elif not self._in_process and self._pool is None:
@@ -126,14 +133,27 @@ class PocketsphinxSTTService(SegmentedSTTService):
         self._close_pool()
 
     def _close_pool(self) -> None:
+        loading, self._loading = self._loading, None
+        if loading is not None and not loading.done():
+            # The worker is still starting in a thread: stop it as soon as it exists.
+            loading.add_done_callback(lambda _done: self._shutdown_pool())
+        self._shutdown_pool()
+
+    def _shutdown_pool(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
     async def start(self, frame: StartFrame) -> None:
-        """Load the decoder before the first utterance so the first reply is not delayed."""
+        """Start loading the decoder now, without holding up the pipeline (and the greeting).
+
+        The caller is still hearing the greeting while the worker process starts; the first
+        utterance waits for the load only if it comes sooner.
+        """
         await super().start(frame)
-        await self._ensure_ready()
+        # Not `self.create_task`: cancelling the load mid-thread would orphan the worker
+        # process it is starting; `_close_pool` instead stops the worker once it exists.
+        self._loading = asyncio.ensure_future(self._load())
 
     async def stop(self, frame: EndFrame) -> None:
         """Finish queued segments, then stop the worker process."""
