@@ -177,9 +177,9 @@ def build_worker(
 
     guard = CallGuard(
         lines=GuardLines(
-            still_there=prompts.line("still_there", profile),
-            silence_goodbye=prompts.line("silence_goodbye", profile),
-            max_duration_goodbye=prompts.line("max_duration_goodbye", profile),
+            still_there=resources.lines["still_there"],
+            silence_goodbye=resources.lines["silence_goodbye"],
+            max_duration_goodbye=resources.lines["max_duration_goodbye"],
         ),
         max_call_secs=settings.max_call_secs,
         silence_secs=settings.silence_prompt_secs,
