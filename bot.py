@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from loguru import logger
 from pipecat.audio.vad.silero import SileroVADAnalyzer
@@ -55,7 +56,7 @@ class CallServices:
     """The three AI services of one call; built per call, never shared between calls."""
 
     stt: STTService
-    llm: LLMService
+    llm: LLMService[Any]
     tts: TTSService
 
 
@@ -102,7 +103,7 @@ def _make_stt(settings: Settings, demo_lm: LanguageModelFiles | None) -> STTServ
 
 def _make_llm(
     settings: Settings, profile: BusinessProfile, now: Callable[[], datetime], system_prompt: str
-) -> LLMService:
+) -> LLMService[Any]:
     if settings.effective_llm == LlmProvider.OPENAI:
         from pipecat.services.openai.llm import OpenAILLMService
 

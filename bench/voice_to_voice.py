@@ -172,7 +172,7 @@ def _report(results, details, calls, turns, vad_stop, turn_pause, wall, workdir)
 
 def main() -> None:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=1, help="simultaneous calls")
     parser.add_argument("--turns", type=int, default=12, help="caller turns per call")
     parser.add_argument("--vad-stop", type=float, default=0.2, help="VAD_STOP_SECS")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -202,7 +204,7 @@ class BusinessProfile(BaseModel):
         return (self.local_now(now) + timedelta(days=self.booking.max_days_ahead)).date()
 
 
-def _field_path(error: dict) -> str:
+def _field_path(error: Mapping[str, Any]) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"
 
 

@@ -478,6 +478,7 @@ async def test_end_call_says_goodbye_then_ends_the_call(env: Env) -> None:
     assert env.resources.end_reason == "bot_ended"
     frames = [f for f, _ in env.harness.llm.pushed]
     assert [type(f) for f in frames] == [TTSSpeakFrame, EndWorkerFrame]
+    assert isinstance(frames[0], TTSSpeakFrame)
     assert frames[0].text == "Thanks for calling Bright Smile Dental. Goodbye!"
     await env.harness.run(end_call)  # a second call says and ends nothing more
     assert len(env.harness.llm.pushed) == 2
