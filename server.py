@@ -206,6 +206,13 @@ def _upgrade_signed(websocket: WebSocket, state: AppState, token: str) -> bool:
     return state.signatures.valid(url, {}, websocket.headers.get("x-twilio-signature"))
 
 
+def app_from_env() -> FastAPI:
+    """An app configured from the environment, for `uvicorn --factory` with several workers."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def main() -> None:
     """`python server.py`: run with uvicorn on HOST:PORT."""
     import uvicorn
