@@ -14,34 +14,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from settings import ROOT
-from tests.fakes.deepgram_server import DeepgramFake
-from tests.fakes.openai_server import OpenAIFake
-from tests.fakes.twilio_rest_server import TwilioRestFake
+from tests.harness import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    cloud_env,
+    free_port,
+    running_fakes,
+    server_process,
+)
 from zylin_call import SimulatedCall
 
-ACCOUNT_SID = "AC" + "b" * 32
-AUTH_TOKEN = "bench-auth-token"
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 LINE = "What are your opening hours"
 REPLY = "We are open nine to five."
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -49,27 +41,6 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, round(pct / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-def _spawn_server(env: dict[str, str]) -> subprocess.Popen:
-    log = Path(env["BENCH_LOG"]).open("w")  # noqa: SIM115 - lives as long as the process
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=env, stdout=log, stderr=log
-    )
-
-
-async def _start_server(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = _spawn_server(env)
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not start; see {env['BENCH_LOG']}")
 
 
 async def _one_call(url: str, turns: int, pause: float) -> tuple[str, list[float]]:
@@ -85,49 +56,31 @@ async def _one_call(url: str, turns: int, pause: float) -> tuple[str, list[float
 
 
 async def run(calls: int, turns: int, vad_stop: float, turn_pause: float) -> None:
-    """Start fakes and a server, place the calls, print the figures."""
+    """Start fakes and a server process (the tests' harness), place the calls, print figures."""
     workdir = Path(tempfile.mkdtemp(prefix="zylin-bench-"))
-    port = _free_port()
-    async with (
-        DeepgramFake(api_key="bench-dg", default_transcript=LINE) as deepgram,
-        OpenAIFake(api_key="bench-oa", default_reply=REPLY) as openai,
-        TwilioRestFake(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio,
-    ):
-        env = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")},
-            "DEEPGRAM_API_KEY": "bench-dg",
-            "DEEPGRAM_BASE_URL": deepgram.base_url,
-            "OPENAI_API_KEY": "bench-oa",
-            "OPENAI_BASE_URL": f"{openai.base_url}/v1",
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_API_BASE_URL": twilio.base_url,
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-            "ADMIN_TOKEN": ADMIN_TOKEN,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-            "VAD_STOP_SECS": str(vad_stop),
-            "TURN_PAUSE_SECS": str(turn_pause),
-            "MAX_CONCURRENT_CALLS": str(max(20, calls)),
-            "BENCH_LOG": str(workdir / "server.log"),
-        }
-        server = await _start_server(env, port)
-        url = f"http://127.0.0.1:{port}"
-        try:
+    async with running_fakes() as fakes:
+        fakes.deepgram.default_transcript = LINE
+        fakes.openai.default_reply = REPLY
+        env = cloud_env(
+            fakes,
+            workdir / "bench.db",
+            free_port(),
+            ADMIN_TOKEN=ADMIN_TOKEN,
+            VAD_STOP_SECS=str(vad_stop),
+            TURN_PAUSE_SECS=str(turn_pause),
+            MAX_CONCURRENT_CALLS=str(max(20, calls)),
+        )
+        async with server_process(env, workdir / "server.log") as server:
             started = time.monotonic()
             results = await asyncio.gather(
-                *(_one_call(url, turns, pause=0.3 + 0.05 * i) for i in range(calls))
+                *(_one_call(server.url, turns, pause=0.3 + 0.05 * i) for i in range(calls))
             )
             wall = time.monotonic() - started
             await asyncio.sleep(1.0)  # let the server flush the last turns
             async with httpx.AsyncClient(
-                base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
             ) as api:
                 details = [(await api.get(f"/api/calls/{sid}")).json() for sid, _ in results]
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     _report(results, details, calls, turns, vad_stop, turn_pause, wall, workdir)
 
 
