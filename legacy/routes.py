@@ -26,6 +26,7 @@ from legacy.twiml import (
     ENTRY_PATH,
     MESSAGE_PATH,
     RECORDED_PATH,
+    hang_up,
     legacy_redirect_twiml,
     say_and_hang_up,
     say_and_record,
@@ -167,6 +168,12 @@ class _Turn:
                 self.call_sid, end_reason=reason, ended_at=self.state.now()
             ),
         )
+
+    async def ask_for_message(self, text: str) -> Response:
+        """Say `text`, then record the caller's message for the message webhook."""
+        await self.add_turn("assistant", text)
+        url = webhook_url(_public(self.state), MESSAGE_PATH)
+        return _xml(say_and_record(text, action_url=url, no_input_url=url))
 
     async def say_last(self, text: str, reason: str) -> Response:
         await self.add_turn("assistant", text)
@@ -338,12 +345,9 @@ def legacy_router(
         await t.action("transfer_result", {"dial_status": status})
         if status in ("completed", "answered"):
             await t.finish("transferred")
-            return _xml('<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>')
+            return _xml(hang_up())
         t.log.info(f"Transfer not answered ({status or 'unknown'}): taking a message")
-        text = t.line("transfer_leave_message")
-        await t.add_turn("assistant", text)
-        url = webhook_url(_public(t.state), MESSAGE_PATH)
-        return _xml(say_and_record(text, action_url=url, no_input_url=url))
+        return await t.ask_for_message(t.line("transfer_leave_message"))
 
     @router.post(STATUS_PATH)
     async def twilio_status(request: Request) -> Response:
@@ -453,10 +457,9 @@ async def _reply(t: _Turn, answer: Answer, turn: int, max_turns: int, transcript
         line = "legacy_message_taken" if stored else "legacy_trouble"
         return await t.say_last(t.line(line), "legacy_message")
     if answer.kind == AnswerKind.ASK_MESSAGE:
-        text = t.line("legacy_request_message" if answer.for_request else "legacy_leave_message")
-        await t.add_turn("assistant", text)
-        url = webhook_url(_public(t.state), MESSAGE_PATH)
-        return _xml(say_and_record(text, action_url=url, no_input_url=url))
+        return await t.ask_for_message(
+            t.line("legacy_request_message" if answer.for_request else "legacy_leave_message")
+        )
     if turn >= max_turns:
         return await t.say_last(f"{answer.text} {t.line('goodbye')}", "legacy_max_turns")
     await t.add_turn("assistant", answer.text)

@@ -68,6 +68,11 @@ def dial_done_url(public_base: str) -> str:
     return webhook_url(public_base, DIAL_DONE_PATH)
 
 
+def hang_up() -> str:
+    """End the call with nothing more said."""
+    return f"{_XML}<Response><Hangup/></Response>"
+
+
 def say_and_hang_up(text: str) -> str:
     """Speak a last line and end the call."""
     return f"{_XML}<Response><Say>{escape(text)}</Say><Hangup/></Response>"
