@@ -74,15 +74,16 @@ class CallFaults:
         if FOLLOW_UP_ERROR in str(frame.error):
             logger.info(f"{service.value.upper()}: {frame.error} (follows the failure above)")
             return
+        self._metrics.service_error(service.value)
+        if service == Service.LLM and not frame.fatal:
+            # Acted on once, when its empty reply ends (`llm_gave_nothing`).
+            logger.warning(f"LLM failed: {frame.error}")
+            return
         self._errors[service] += 1
         count = self._errors[service]
-        self._metrics.service_error(service.value)
         logger.warning(f"{service.value.upper()} failed ({count} in a row): {frame.error}")
-        lines = self._resources.lines
-        if service == Service.LLM and not frame.fatal:
-            self._errors[service] -= 1  # acted on when the empty reply ends (llm_gave_nothing)
-        elif service == Service.TTS and count == 1 and not frame.fatal:
-            await worker.queue_frame(TTSSpeakFrame(lines["holding"]))
+        if service == Service.TTS and count == 1 and not frame.fatal:
+            await worker.queue_frame(TTSSpeakFrame(self._resources.lines["holding"]))
         elif service == Service.STT and count < self._stt_limit and not frame.fatal:
             pass  # Deepgram's client reconnects on its own; the next turn tells
         else:
