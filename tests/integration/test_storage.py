@@ -5,16 +5,26 @@ from __future__ import annotations
 import asyncio
 import itertools
 import multiprocessing as mp
+import sqlite3
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from storage.db import create_engine, migrate
 from storage.models import slot_units
 from storage.repository import SlotTaken
 from tests import storage_fixtures
-from tests.storage_fixtures import CALLER, OTHER_CALLER, Clock, open_repository, utc
+from tests.storage_fixtures import (
+    CALLER,
+    OTHER_CALLER,
+    Clock,
+    open_repository,
+    sqlite_url,
+    utc,
+)
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 
@@ -220,6 +230,32 @@ async def test_naive_datetimes_are_refused(empty_db_url: str) -> None:
             await _book(repo, T0.replace(tzinfo=None))
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("begin", ["BEGIN", "BEGIN IMMEDIATE"])
+async def test_sqlite_connect_waits_for_another_process_writing_a_new_file(
+    tmp_path: Path, begin: str
+) -> None:
+    """Switching a new file to WAL gets "locked" at once, with no busy wait, while another
+    process writes (two workers' first start): the connection waits it out instead."""
+    url = sqlite_url(tmp_path)
+    path = tmp_path / "data" / "zylin.db"
+    path.parent.mkdir(parents=True)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other_process (x INTEGER)")
+    other.execute(begin)
+    other.execute("INSERT INTO other_process VALUES (1)")
+    release = threading.Timer(0.3, other.commit)
+    release.start()
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
+    finally:
+        release.join()
+        other.close()
+        await engine.dispose()
+    assert mode == "wal"
 
 
 def test_overlapping_intervals_always_share_a_slot_unit() -> None:
