@@ -201,7 +201,9 @@ class ScriptRunner:
                     interrupted = await self._barge_in(since, turn, nxt.interrupt_after_ms)
                 else:
                     await self._reply(since, turn)
-            self.completed = not self.call.closed
+            # Every step was played and answered; Zylin hanging up after its last reply
+            # (a goodbye) is the script finishing, not the call being cut short.
+            self.completed = True
         except CallClosed:
             self._obs.note("(the call was closed by the server)")
         return self.utterances

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
+
+from tests.e2e.conftest import OPEN_NOW
 from tests.fakes._base import wait_until
 from tests.fakes.openai_server import Text, ToolCall
-from tests.harness import AUTH_TOKEN, Fakes, RunningServer, assert_no_leaked_tasks, running_tasks
-from zylin_call import SimulatedCall
+from tests.harness import (
+    AUTH_TOKEN,
+    Fakes,
+    RunningServer,
+    assert_no_leaked_tasks,
+    cloud_settings,
+    running_server,
+    running_tasks,
+)
+from zylin_call import SimulatedCall, cli
 
 LONG_REPLY = (
     "We are open Monday to Thursday from nine in the morning to five in the afternoon, "
@@ -113,3 +125,26 @@ async def test_caller_hangup_tears_the_call_down_without_leaking_tasks(
         await call.hang_up()
     await wait_until(lambda: not zylin.state.active_calls, within=10)
     await assert_no_leaked_tasks(before)
+
+
+async def test_readme_caller_command_exits_0_when_zylin_says_goodbye(
+    fakes: Fakes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's first `./zylin call`: Zylin hanging up after its goodbye is the script
+    finishing, not the server cutting it short (exit 0, not 3)."""
+    admin = "cli-admin-token-0123456789"
+    settings = cloud_settings(fakes, tmp_path, admin_token=admin)
+    fakes.deepgram.queue_transcripts(["What are your opening hours?", "Goodbye."])
+    fakes.openai.queue_chat(Text("We're open nine to five on weekdays."), ToolCall("end_call", {}))
+    wav = tmp_path / "call.wav"
+    argv = ["--server", "", "--auth-token", AUTH_TOKEN, "--admin-token", admin, "--no-transcribe"]
+    argv += ["--say", "What are your opening hours?", "--say", "Goodbye.", "--save", str(wav)]
+    async with running_server(settings, now=lambda: OPEN_NOW) as server:
+        argv[1] = server.url
+        code = await cli.run(cli.build_parser().parse_args(argv))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "call closed by server" in out
+    assert "voice-to-voice over 2 turn(s)" in out
+    assert "Server transcript:" in out and "Goodbye!" in out
+    assert wav.stat().st_size > 44 + 8000 * 2 * 2  # stereo 16-bit, longer than a second
