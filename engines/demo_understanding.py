@@ -136,7 +136,9 @@ _STOPWORDS = set(
 )
 _NAME_FILLERS = re.compile(
     r"^(?:(?:yes|yeah|sure|okay|ok|um|uh|hi|hello)\b[\s,]*)*"
-    r"(?:my name is|my name's|name is|name's|this is|it's|it is|i'm|i am|i am called|call me)?\s*",
+    # The recognizer often drops a word of "my name is": "my name Ann", "my Ann", "name Ann".
+    r"(?:(?:my name is|my name's|my name|name is|name's|this is|it's|it is|i'm|i am called"
+    r"|i am|call me|my|name)\b)?\s*",
     re.I,
 )
 

@@ -24,6 +24,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from business.profile import BusinessProfile
 from engines.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
+from engines.demo_understanding import parse_name
 from telephony import TwilioRest
 from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
 from tests.profile_data import ISSUE_PROFILE
@@ -447,3 +448,21 @@ async def test_takes_a_message_with_the_real_tool(real_tools: ToolHarness) -> No
         ["can I leave a message", "Maria Garcia", "please call me about my bill", "this number"],
     )
     assert "Maria Garcia" in said[-1] and "call you back" in said[-1]
+
+
+@pytest.mark.parametrize(
+    ("heard", "name"),
+    [
+        ("my name is Ann Lee", "Ann Lee"),
+        ("my name Ann Lee", "Ann Lee"),
+        ("my robert", "Robert"),
+        ("name is robert", "Robert"),
+        ("yes this is Maria please", "Maria"),
+        ("I am called Sam", "Sam"),
+        ("Ann Lee", "Ann Lee"),
+        ("Mylene", "Mylene"),
+        ("please", None),
+    ],
+)
+def test_parse_name_drops_the_words_around_a_name(heard: str, name: str | None) -> None:
+    assert parse_name(heard) == name
