@@ -146,3 +146,21 @@ async def test_deepgram_drop_mid_call_reconnects_and_the_call_goes_on(
         await call.say_text("What are your hours")
         await wait_until(lambda: "We're open nine to five." in spoken(fakes), within=20)
     assert legacy_redirects(fakes) == []
+
+
+async def test_deepgram_down_for_good_moves_the_call_to_the_legacy_path(
+    zylin: RunningServer, fakes: Fakes
+) -> None:
+    """Deepgram drops and then refuses every reconnect: Zylin can no longer hear the caller,
+    so the call goes to the record-then-answer path (Twilio's voice takes a message)."""
+    async with call_to(zylin) as call:
+        await call.wait_for_reply(timeout=15)
+        fakes.deepgram.refuse_next(1000, status=503)
+        assert fakes.deepgram.drop_connections() == 1
+        await wait_until(lambda: bool(legacy_redirects(fakes)), within=60)
+    assert fakes.deepgram.rejected_handshakes >= 1
+    assert "/twilio/voice-legacy?reason=service_failure" in legacy_redirects(fakes)[0]
+    await wait_until(lambda: not zylin.state.active_calls, within=15)
+    detail = await zylin.state.repository.get_call_by_sid(call.call_sid)
+    assert detail is not None and detail.call.end_reason == "moved_to_legacy"
+    assert not any(u.get("Status") == "completed" for u in fakes.twilio.call_updates)
