@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +226,9 @@ class DemoBrain:
                 opens=time_words(window.opens.hour, window.opens.minute),
                 closes=time_words(window.closes.hour, window.closes.minute),
             )
+        return self.say("hours_intro", hours=self._week_hours())
+
+    def _week_hours(self) -> str:
         parts = []
         for key in WEEKDAYS:
             window = self._profile.hours.get(key)
@@ -236,7 +239,48 @@ class DemoBrain:
                 else "closed"
             )
             parts.append(f"{WEEKDAY_NAMES[key]} {when}")
-        return self.say("hours_intro", hours="; ".join(parts))
+        return "; ".join(parts)
+
+    def _prices(self) -> str:
+        return self._join(
+            [f"{s.name.lower()} {money_words(s.price)}" for s in self._profile.services if s.price]
+        )
+
+    def sample_lines(self, today: date) -> list[str]:
+        """Every phrase, filled with this business's values: all a caller can hear from the
+        brain, so the simulated caller's recognizer can learn Zylin's side of a demo call."""
+        days = [today + timedelta(days=n) for n in range(14)]
+        times = [self.time_words(time(h, m)) for h in range(7, 20) for m in (0, 15, 30, 45)]
+        services = self._profile.services
+        values: dict[str, list[str]] = {
+            "day": [self.day_words(d) for d in days] + [f"{d:%A}" for d in days[:7]],
+            "time": times,
+            "opens": times,
+            "closes": times,
+            "slots": [self._join(times[i : i + 3]) for i in range(len(times) - 2)],
+            "service": [s.name.lower() for s in services],
+            "services": [self._service_names()],
+            "price": [money_words(s.price) for s in services if s.price],
+            "minutes": [str(s.minutes) for s in services],
+            "hours": [self._week_hours()],
+            "prices": [self._prices()],
+            "answer": [faq.a for faq in self._profile.faq],
+            "name": ["there", "Ann Lee", "Robert", "Maria"],
+        }
+        values["times"] = values["slots"]
+        values["appointments"] = [
+            f"a {service} on {day} at {at}"
+            for service, day, at in zip(
+                values["service"] * 5, values["day"], times[8::4], strict=False
+            )
+        ]
+        lines = []
+        for key, template in self._phrases.items():
+            names = sorted({n for n in re.findall(r"\{(\w+)\}", template) if n != "business"})
+            options = {n: values.get(n) or [""] for n in names}
+            for i in range(max((len(o) for o in options.values()), default=1)):
+                lines.append(self.say(key, **{n: o[i % len(o)] for n, o in options.items()}))
+        return lines
 
     def _info_notes(self, u: Utterance) -> list[str]:
         notes: list[str] = []
@@ -255,12 +299,7 @@ class DemoBrain:
                     )
                 )
             elif info == "price":
-                prices = [
-                    f"{s.name.lower()} {money_words(s.price)}"
-                    for s in self._profile.services
-                    if s.price
-                ]
-                notes.append(self.say("prices", prices=self._join(prices)))
+                notes.append(self.say("prices", prices=self._prices()))
             elif info == "duration" and service is not None:
                 notes.append(
                     self.say("duration", service=service.name.lower(), minutes=service.minutes)

@@ -219,16 +219,30 @@ def write_language_model(
         dict_path: Source pronunciation dictionary (CMUdict by default).
         discount_mass: Back-off mass for unseen sequences (see `build_arpa`).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    vocabulary = read_dictionary_words(dict_path)
     sentences = business_sentences(
         profile,
         corpus_text=corpus_path.read_text(encoding="utf-8"),
         today=profile.local_now(now).date(),
     )
+    return write_sentence_model(
+        sentences, out_dir, name="business", dict_path=dict_path, discount_mass=discount_mass
+    )
+
+
+def write_sentence_model(
+    sentences: Iterable[str],
+    out_dir: Path,
+    *,
+    name: str,
+    dict_path: Path = DEFAULT_DICT,
+    discount_mass: float = DISCOUNT_MASS,
+) -> LanguageModelFiles:
+    """Write `NAME.lm` and `NAME.dict` for exactly these sentences into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    vocabulary = read_dictionary_words(dict_path)
     arpa, used, dropped = build_arpa(sentences, vocabulary, discount_mass=discount_mass)
-    lm_path = out_dir / "business.lm"
+    lm_path = out_dir / f"{name}.lm"
     lm_path.write_text(arpa, encoding="utf-8")
-    small_dict = out_dir / "business.dict"
+    small_dict = out_dir / f"{name}.dict"
     write_dictionary(used, small_dict, dict_path)
     return LanguageModelFiles(lm_path, small_dict, frozenset(used), frozenset(dropped))

@@ -7,12 +7,14 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 from loguru import logger
 
+from zylin_call.bot_model import demo_bot_model
 from zylin_call.call import CallError, CallTurn, SimulatedCall
 from zylin_call.script import (
     ENDINGS,
@@ -96,7 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reply-timeout", type=float, default=20, help="seconds to wait for a reply")
     p.add_argument("--no-greeting", action="store_true", help="speak first, don't wait")
     p.add_argument("--no-transcribe", action="store_true", help="skip pocketsphinx")
-    p.add_argument("--lm", type=Path, help="ARPA language model for transcribing Zylin")
+    p.add_argument(
+        "--lm",
+        type=Path,
+        help="ARPA model for transcribing Zylin (default: a model of its lines when the server "
+        "runs the demo brain for this checkout's profile, else pocketsphinx's general model)",
+    )
     p.add_argument("--dict", type=Path, help="pronunciation dictionary for --lm")
     p.add_argument("--save", type=Path, help="save the call as stereo WAV (L caller, R Zylin)")
     p.add_argument("--timeout", type=float, default=120, help="give up on the call after this")
@@ -185,14 +192,19 @@ async def run(args: argparse.Namespace) -> int:
         steps += script_steps
         ending = ending or script_end
     transcriber = None
-    if not args.no_transcribe:
-        transcriber = Transcriber(args.lm, args.dict)
-        await asyncio.to_thread(transcriber.start)
-    try:
-        return await _place_call(args, steps, ending, transcriber, defaults)
-    finally:
-        if transcriber is not None:
-            transcriber.close()
+    with tempfile.TemporaryDirectory(prefix="zylin-call-") as scratch:
+        if not args.no_transcribe:
+            lm, dictionary = args.lm, args.dict
+            if lm is None and (model := await demo_bot_model(args.server, Path(scratch))):
+                lm, dictionary = model.lm_path, model.dict_path
+                print("Zylin's side is transcribed with a model of its demo-mode lines")
+            transcriber = Transcriber(lm, dictionary)
+            await asyncio.to_thread(transcriber.start)
+        try:
+            return await _place_call(args, steps, ending, transcriber, defaults)
+        finally:
+            if transcriber is not None:
+                transcriber.close()
 
 
 async def _place_call(
