@@ -28,21 +28,21 @@ from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from business import BusinessProfile
-from call_faults import CallFaults, Service
-from call_records.recorder import CallRecorder
-from call_records.recording import WavRecording
-from call_records.turn_observer import TurnObserver
-from call_resources import CallResources
-from engines.language_model import LanguageModelFiles
-from observability.metrics import ZylinMetrics
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
-from prompts import Prompts
-from settings import LlmProvider, Settings, SttProvider, TtsProvider
 from tools import ALL_TOOLS
 from tools.escalation import escalate
+from zylin.business import BusinessProfile
+from zylin.call.context import CallResources
+from zylin.call.faults import CallFaults, Service
+from zylin.call.record.recorder import CallRecorder
+from zylin.call.record.recording import WavRecording
+from zylin.call.record.turn_observer import TurnObserver
+from zylin.config import LlmProvider, Settings, SttProvider, TtsProvider
+from zylin.local.language_model import LanguageModelFiles
+from zylin.metrics import ZylinMetrics
+from zylin.prompts import Prompts
 
 # Twilio's side is 8 kHz; the pipeline runs its input at 16 kHz (measured cheaper per call
 # than 8 kHz in Pipecat 1.14, and what Silero and the STT engines prefer).
@@ -94,7 +94,7 @@ def _make_stt(settings: Settings, demo_lm: LanguageModelFiles | None) -> STTServ
                 punctuate=True,
             ),
         )
-    from engines.pocketsphinx_stt import PocketsphinxSTTService
+    from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
 
     if demo_lm is None:
         return PocketsphinxSTTService()
@@ -116,7 +116,7 @@ def _make_llm(
             retry_timeout_secs=settings.llm_timeout_secs,
             retry_on_timeout=True,
         )
-    from engines.demo_brain import DemoBrainLLMService
+    from zylin.local.demo_brain import DemoBrainLLMService
 
     return DemoBrainLLMService(profile=profile, now=now)
 
@@ -133,7 +133,7 @@ def _make_tts(settings: Settings) -> TTSService:
                 model=settings.openai_tts_model, voice=settings.openai_tts_voice
             ),
         )
-    from engines.espeak_tts import EspeakTTSService
+    from zylin.local.espeak_tts import EspeakTTSService
 
     return EspeakTTSService()
 

@@ -11,14 +11,14 @@ from fastapi.responses import Response
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app_state import AppState, open_app_state, utc_now
-from call_session import CLOSE_POLICY_VIOLATION, run_call
-from dashboard import api_router, dashboard_router
-from legacy import legacy_redirect_twiml, legacy_router
-from logging_setup import configure_logging
-from observability import metrics_router
-from settings import Settings
-from telephony import mask_phone, public_url_for, stream_url_from_public, twiml_connect_stream
+from zylin.app.state import AppState, open_app_state, utc_now
+from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
+from zylin.config import Settings
+from zylin.fallback import legacy_redirect_twiml, legacy_router
+from zylin.logging_setup import configure_logging
+from zylin.owner import api_router, dashboard_router
+from zylin.owner.metrics_route import metrics_router
+from zylin.telephony import mask_phone, public_url_for, stream_url_from_public, twiml_connect_stream
 
 # No request Zylin serves (Twilio forms, the dashboard's sign-in) comes near this.
 MAX_WEBHOOK_BYTES = 64 * 1024

@@ -25,8 +25,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from media_stream.frames import TwilioStopFrame
 from processors.frames import PlaybackFinishedFrame
+from zylin.telephony.media_stream.frames import TwilioStopFrame
 
 EMPTY_REPLY_GRACE_SECS = 0.5
 

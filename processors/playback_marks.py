@@ -10,8 +10,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from media_stream.frames import TwilioMarkFrame
 from processors.frames import PlaybackFinishedFrame
+from zylin.telephony.media_stream.frames import TwilioMarkFrame
 
 
 class PlaybackMarks(FrameProcessor):

@@ -18,13 +18,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from app_state import AppState
+from devtools.fakes._base import wait_until
+from devtools.fakes.deepgram_server import DeepgramFake
+from devtools.fakes.openai_server import OpenAIFake
+from devtools.fakes.twilio_rest_server import TwilioRestFake
 from server import create_app
-from settings import ROOT, Settings
-from tests.fakes._base import wait_until
-from tests.fakes.deepgram_server import DeepgramFake
-from tests.fakes.openai_server import OpenAIFake
-from tests.fakes.twilio_rest_server import TwilioRestFake
+from zylin.app.state import AppState
+from zylin.config import ROOT, Settings
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-twilio-auth-token"

@@ -20,13 +20,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from business import BusinessProfile, load_profile
-from call_resources import CallResources
-from prompts import load_prompts
-from settings import ROOT, Settings
-from storage.db import create_engine, migrate, session_factory
-from storage.repository import Repository
-from telephony import TwilioRest
+from zylin.business import BusinessProfile, load_profile
+from zylin.call.context import CallResources
+from zylin.config import ROOT, Settings
+from zylin.prompts import load_prompts
+from zylin.storage.db import create_engine, migrate, session_factory
+from zylin.storage.repository import Repository
+from zylin.telephony import TwilioRest
 
 POSTGRES_ENV = "ZYLIN_TEST_POSTGRES_URL"
 SKIP_PG_REASON = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from business.profile import BusinessProfile
-from storage.models import slot_units
+from zylin.business.profile import BusinessProfile
+from zylin.storage.models import slot_units
 
 # How many days either side of a wanted time "nearest free slots" looks at.
 NEAREST_SEARCH_DAYS = 7

@@ -9,7 +9,7 @@ from typing import Any
 
 from loguru import logger
 
-from call_resources import CallResources
+from zylin.call.context import CallResources
 
 # Keys in `CallResources.extras` (the per-call object; no module-level state).
 TASKS_KEY = "tool_tasks"  # awaited at call end (an SMS must not be lost to a hang-up)

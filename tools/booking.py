@@ -7,10 +7,6 @@ from datetime import datetime, time, timedelta
 from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
-from business.profile import Service
-from call_resources import CallResources
-from storage.models import DEFAULT_RESOURCE
-from storage.repository import AppointmentRecord, SlotTaken
 from tools.availability import free_starts, nearest_free, search_range
 from tools.common import Result, direct_tool, resources_of
 from tools.notify import send_later, texts_for
@@ -31,6 +27,10 @@ from tools.validation import (
     say_time,
     say_when,
 )
+from zylin.business.profile import Service
+from zylin.call.context import CallResources
+from zylin.storage.models import DEFAULT_RESOURCE
+from zylin.storage.repository import AppointmentRecord, SlotTaken
 
 NOT_FOUND = APPOINTMENT_NOT_FOUND
 NO_PHONE = (

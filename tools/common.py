@@ -9,8 +9,8 @@ from typing import Any, Concatenate, ParamSpec
 from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
-from call_resources import CallResources
 from tools.validation import ToolInputError
+from zylin.call.context import CallResources
 
 P = ParamSpec("P")
 Result = dict[str, Any]

@@ -8,11 +8,11 @@ from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
 from pipecat.services.llm_service import FunctionCallParams
 
-from call_resources import CallResources
-from telephony import TwilioRestError, mask_phone, twiml_dial
 from tools.background import queue_after_speech
 from tools.common import Result, direct_tool, resources_of
 from tools.validation import MAX_REASON, clean_text
+from zylin.call.context import CallResources
+from zylin.telephony import TwilioRestError, mask_phone, twiml_dial
 
 TRANSFER_TIMEOUT_SECS = 20  # seconds the owner's phone rings before `transfer_no_answer`
 AFTER_SPEECH_FALLBACK_SECS = 12.0

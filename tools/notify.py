@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from call_resources import CallResources
-from telephony import TwilioRestError, mask_phone
 from tools.background import spawn
+from zylin.call.context import CallResources
+from zylin.telephony import TwilioRestError, mask_phone
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
-from business.profile import WEEKDAY_NAMES, WEEKDAYS, BusinessProfile, Service
+from zylin.business.profile import WEEKDAY_NAMES, WEEKDAYS, BusinessProfile, Service
 
 MAX_NAME = 100
 MAX_TEXT = 1000

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.caller import SimulatedCall, cli
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text, ToolCall
 from tests.e2e.conftest import OPEN_NOW
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text, ToolCall
 from tests.harness import (
     AUTH_TOKEN,
     Fakes,
@@ -19,7 +20,6 @@ from tests.harness import (
     running_server,
     running_tasks,
 )
-from zylin_call import SimulatedCall, cli
 
 LONG_REPLY = (
     "We are open Monday to Thursday from nine in the morning to five in the afternoon, "

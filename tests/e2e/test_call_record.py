@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import ChatReply, Failure, Text
 from tests.e2e.conftest import OPEN_NOW
 from tests.e2e.test_call_flow import LONG_REPLY
 from tests.e2e.test_receptionist_tools import receptionist_brain
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import ChatReply, Failure, Text
 from tests.harness import AUTH_TOKEN, Fakes, RunningServer, cloud_settings, running_server
-from zylin_call import SimulatedCall
 
 ADMIN = "owner-token-call-record-0123456789"
 CALLER = "+15555550123"

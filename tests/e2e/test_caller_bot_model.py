@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.stt_accuracy import phone_line, word_errors
-from engines.language_model import normalize, write_sentence_model
-from settings import Settings
+from devtools.bench.stt_accuracy import phone_line, word_errors
+from devtools.caller.bot_model import demo_bot_model, demo_lines
+from devtools.caller.transcribe import Transcriber
 from tests.e2e.conftest import OPEN_NOW
 from tests.harness import AUTH_TOKEN, Fakes, cloud_settings, running_server
-from zylin_call.bot_model import demo_bot_model, demo_lines
-from zylin_call.transcribe import Transcriber
+from zylin.config import Settings
+from zylin.local.language_model import normalize, write_sentence_model
 
 OFFER = "On Wednesday I have nine a.m., nine fifteen a.m. and nine thirty a.m. What time works?"
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from storage.db import create_engine, session_factory
-from storage.repository import Repository
-from tests.fakes.openai_server import Text
+from devtools.caller import SimulatedCall
+from devtools.fakes.openai_server import Text
 from tests.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -25,7 +24,8 @@ from tests.harness import (
     free_port,
     server_process,
 )
-from zylin_call import SimulatedCall
+from zylin.storage.db import create_engine, session_factory
+from zylin.storage.repository import Repository
 
 CALLER = "+15555550123"
 LINES = ["What are your opening hours?", "Do you take insurance?", "Can I book a cleaning?"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text
 from tests.harness import ACCOUNT_SID, AUTH_TOKEN, Fakes, RunningServer
-from zylin_call import SimulatedCall
 
 
 def database_file(server: RunningServer) -> str:

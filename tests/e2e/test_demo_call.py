@@ -10,12 +10,12 @@ from pathlib import Path
 import httpx
 import pytest_asyncio
 
-from settings import Settings
+from devtools.caller import SimulatedCall
+from devtools.caller.call import CallClosed
+from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
-from tests.fakes._base import wait_until
 from tests.harness import AUTH_TOKEN, RunningServer, running_server
-from zylin_call import SimulatedCall
-from zylin_call.call import CallClosed
+from zylin.config import Settings
 
 ADMIN = "demo-admin-token-0123456789"
 

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text, ToolCall, last_tool_result, last_user_text
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text, ToolCall, last_tool_result, last_user_text
 from tests.harness import AUTH_TOKEN, Fakes, RunningServer
-from zylin_call import SimulatedCall
 
 CALLER = "+15555550123"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from settings import ROOT
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text
 from tests.e2e.conftest import OPEN_NOW
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text
 from tests.harness import AUTH_TOKEN, Fakes, cloud_settings, running_server
-from zylin_call import SimulatedCall
+from zylin.config import ROOT
 
 
 def recording_profile(tmp_path: Path) -> Path:

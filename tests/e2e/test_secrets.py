@@ -16,8 +16,9 @@ import httpx
 import pytest
 from loguru import logger
 
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text, ToolCall
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text, ToolCall
 from tests.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -26,7 +27,6 @@ from tests.harness import (
     Fakes,
     RunningServer,
 )
-from zylin_call import SimulatedCall
 
 CALLER = "+15555550177"
 SECRETS = {

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest_asyncio
 
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text, ToolCall
 from tests.e2e.conftest import OPEN_NOW
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text, ToolCall
 from tests.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -18,7 +19,6 @@ from tests.harness import (
     cloud_settings,
     running_server,
 )
-from zylin_call import SimulatedCall
 
 HOLDING = "Sorry, just a moment."
 

@@ -22,14 +22,13 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from telephony import SignatureChecker
+from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
 from tests.e2e.test_stream_security import (
     sid,
     start_message,
     stream_url,
 )
-from tests.fakes._base import wait_until
 from tests.harness import (
     AUTH_TOKEN,
     Fakes,
@@ -40,6 +39,7 @@ from tests.harness import (
     running_server,
     running_tasks,
 )
+from zylin.telephony import SignatureChecker
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -20,12 +20,10 @@ from loguru import logger
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from media_stream import ZylinTwilioSerializer
-from media_stream.serializer import MAX_MESSAGE_BURST, MAX_MESSAGES_PER_SEC
+from devtools.caller import SimulatedCall, WebhookError
+from devtools.fakes._base import wait_until
 from server import MAX_WEBHOOK_BYTES
-from telephony import SignatureChecker, stream_url_from_public
 from tests.e2e.conftest import OPEN_NOW
-from tests.fakes._base import wait_until
 from tests.harness import (
     AUTH_TOKEN,
     Fakes,
@@ -35,7 +33,9 @@ from tests.harness import (
     running_server,
     running_tasks,
 )
-from zylin_call import SimulatedCall, WebhookError
+from zylin.telephony import SignatureChecker, stream_url_from_public
+from zylin.telephony.media_stream import ZylinTwilioSerializer
+from zylin.telephony.media_stream.serializer import MAX_MESSAGE_BURST, MAX_MESSAGES_PER_SEC
 
 PUBLIC = "https://zylin.example.com"
 CLOSE_POLICY_VIOLATION = 1008

@@ -16,15 +16,15 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from devtools.caller import SimulatedCall
+from devtools.fakes._base import wait_until
+from devtools.fakes.openai_server import Text, ToolCall
 from tests.e2e.test_stream_security import (
     assert_call_closed,
     assert_healthy,
     assert_nothing_paid_started,
 )
-from tests.fakes._base import wait_until
-from tests.fakes.openai_server import Text, ToolCall
 from tests.harness import AUTH_TOKEN, Fakes, RunningServer, assert_no_leaked_tasks, running_tasks
-from zylin_call import SimulatedCall
 
 
 def _media(payload: object, **extra: object) -> str:

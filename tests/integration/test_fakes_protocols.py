@@ -41,9 +41,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from tests.fakes._base import wait_until
-from tests.fakes.deepgram_server import DeepgramFake
-from tests.fakes.openai_server import (
+from devtools.fakes._base import wait_until
+from devtools.fakes.deepgram_server import DeepgramFake
+from devtools.fakes.openai_server import (
     SPEECH_SAMPLE_RATE,
     OpenAIFake,
     Text,
@@ -51,7 +51,7 @@ from tests.fakes.openai_server import (
     last_tool_result,
     last_user_text,
 )
-from tests.fakes.twilio_rest_server import (
+from devtools.fakes.twilio_rest_server import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     TwilioRestFake,

@@ -12,14 +12,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from engines.espeak import synthesize
-from legacy import legacy_redirect_twiml, move_call_to_legacy
-from legacy.audio import resample
-from legacy.recordings import RecordingError, recording_media_url
-from telephony import SignatureChecker
-from tests.fakes._base import FakeServer
-from tests.fakes.openai_server import Failure, Text, ToolCall
-from tests.fakes.twilio_rest_server import wav_bytes
+from devtools.fakes._base import FakeServer
+from devtools.fakes.openai_server import Failure, Text, ToolCall
+from devtools.fakes.twilio_rest_server import wav_bytes
 from tests.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -30,6 +25,11 @@ from tests.harness import (
     running_fakes,
     running_server,
 )
+from zylin.fallback import legacy_redirect_twiml, move_call_to_legacy
+from zylin.fallback.audio import resample
+from zylin.fallback.recordings import RecordingError, recording_media_url
+from zylin.local.espeak import synthesize
+from zylin.telephony import SignatureChecker
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,9 +9,9 @@ import httpx
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from observability import ZylinMetrics
-from settings import Settings
 from tests.harness import running_server
+from zylin.config import Settings
+from zylin.metrics import ZylinMetrics
 
 ADMIN = "metrics-owner-token-0123456789"
 

@@ -12,12 +12,12 @@ import pytest
 import pytest_asyncio
 from loguru import logger
 
-from dashboard.auth import session_cookie_value
-from settings import Settings
-from storage.repository import Repository
 from tests import storage_fixtures
 from tests.harness import RunningServer, running_server
 from tests.storage_fixtures import utc
+from zylin.config import Settings
+from zylin.owner.auth import session_cookie_value
+from zylin.storage.repository import Repository
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 

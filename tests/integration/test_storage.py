@@ -13,9 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from storage.db import create_engine, migrate
-from storage.models import slot_units
-from storage.repository import SlotTaken
 from tests import storage_fixtures
 from tests.storage_fixtures import (
     CALLER,
@@ -25,6 +22,9 @@ from tests.storage_fixtures import (
     sqlite_url,
     utc,
 )
+from zylin.storage.db import create_engine, migrate
+from zylin.storage.models import slot_units
+from zylin.storage.repository import SlotTaken
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 

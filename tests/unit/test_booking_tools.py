@@ -12,9 +12,11 @@ import pytest
 import pytest_asyncio
 from pipecat.frames.frames import EndWorkerFrame, LLMMessagesAppendFrame, TTSSpeakFrame
 
-from storage.repository import Repository
-from telephony import TwilioRest
-from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
+from devtools.fakes.twilio_rest_server import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    TwilioRestFake,
+)
 from tests.storage_fixtures import (
     CALLED,
     CALLER,
@@ -41,6 +43,8 @@ from tools.common import UNEXPECTED
 from tools.end_call import end_call
 from tools.escalation import transfer_to_human
 from tools.messages import take_message
+from zylin.storage.repository import Repository
+from zylin.telephony import TwilioRest
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=NY)  # Monday 8:00, before opening
@@ -249,7 +253,7 @@ async def test_no_twilio_means_no_sms_but_booking_works(tmp_path: Path) -> None:
 
 
 async def test_tool_never_raises_on_a_broken_database(tmp_path: Path) -> None:
-    from storage.db import create_engine, session_factory
+    from zylin.storage.db import create_engine, session_factory
 
     engine = create_engine(sqlite_url(tmp_path))  # never migrated: no tables
     clock = Clock(NOW)

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from business import ProfileError, load_profile
 from tests.profile_data import ISSUE_PROFILE
+from zylin.business import ProfileError, load_profile
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "business" / "example_profile.yaml"
 

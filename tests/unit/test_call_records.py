@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 from loguru import logger
 
-from call_records.recorder import heard_part
-from call_records.summary import summarize_by_rules
-from call_records.writer import RecordWriter
-from storage.repository import ActionRecord, CallDetail, CallRecord, TurnRecord
+from zylin.call.record.recorder import heard_part
+from zylin.call.record.summary import summarize_by_rules
+from zylin.call.record.writer import RecordWriter
+from zylin.storage.repository import ActionRecord, CallDetail, CallRecord, TurnRecord
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 

@@ -22,11 +22,11 @@ from pipecat.processors.aggregators.llm_response_universal import LLMAssistantAg
 from pipecat.services.llm_service import FunctionCallParams
 from pipecat.tests.utils import SleepFrame, run_test
 
-from business.profile import BusinessProfile
-from engines.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
-from engines.demo_understanding import parse_name
-from telephony import TwilioRest
-from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
+from devtools.fakes.twilio_rest_server import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    TwilioRestFake,
+)
 from tests.profile_data import ISSUE_PROFILE
 from tests.storage_fixtures import (
     Clock,
@@ -36,6 +36,10 @@ from tests.storage_fixtures import (
     sqlite_url,
 )
 from tools import ALL_TOOLS, drain_background
+from zylin.business.profile import BusinessProfile
+from zylin.local.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
+from zylin.local.demo_understanding import parse_name
+from zylin.telephony import TwilioRest
 
 PROFILE = ISSUE_PROFILE
 # Wednesday 25 November 2026, 10:00 in New York.

@@ -8,8 +8,8 @@ import pytest
 from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
 from pipecat.tests.utils import run_test
 
-from engines.espeak import EspeakError, synthesize, synthesize_async
-from engines.espeak_tts import EspeakTTSService
+from zylin.local.espeak import EspeakError, synthesize, synthesize_async
+from zylin.local.espeak_tts import EspeakTTSService
 
 
 def _peak(pcm: bytes) -> int:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame, InputDTMFFrame
 
-from media_stream import TwilioMarkFrame, TwilioStopFrame, ZylinTwilioSerializer
+from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame, ZylinTwilioSerializer
 
 
 @pytest.fixture

@@ -19,17 +19,17 @@ from pipecat.frames.frames import (
 from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import run_test
 
-from business.profile import BusinessProfile
-from engines.espeak import synthesize
-from engines.language_model import (
+from tests.profile_data import ISSUE_PROFILE
+from zylin.business.profile import BusinessProfile
+from zylin.local.espeak import synthesize
+from zylin.local.language_model import (
     LanguageModelFiles,
     business_sentences,
     normalize,
     write_language_model,
 )
-from engines.pocketsphinx_stt import PocketsphinxSTTService
-from engines.pocketsphinx_worker import DECODER_SAMPLE_RATE
-from tests.profile_data import ISSUE_PROFILE
+from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
+from zylin.local.pocketsphinx_worker import DECODER_SAMPLE_RATE
 
 PROFILE = {
     **ISSUE_PROFILE,

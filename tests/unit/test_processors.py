@@ -20,11 +20,11 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.tests.utils import SleepFrame, run_test
 
-from media_stream import TwilioMarkFrame, TwilioStopFrame
 from processors.call_guard import CallGuard, GuardLines
 from processors.frames import PlaybackFinishedFrame
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
+from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame
 
 LINES = GuardLines(
     still_there="Are you still there?", silence_goodbye="Bye now.", max_duration_goodbye="Time."

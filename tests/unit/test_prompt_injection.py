@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from storage.repository import AppointmentRecord, Repository
-from telephony import TwilioRest
-from tests.fakes.twilio_rest_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, TwilioRestFake
+from devtools.fakes.twilio_rest_server import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    TwilioRestFake,
+)
 from tests.storage_fixtures import (
     CALLER,
     OTHER_CALLER,
@@ -42,6 +44,8 @@ from tools.booking import (
 )
 from tools.escalation import transfer_to_human
 from tools.messages import take_message
+from zylin.storage.repository import AppointmentRecord, Repository
+from zylin.telephony import TwilioRest
 
 NY = ZoneInfo("America/New_York")
 OPEN = datetime(2026, 11, 30, 11, 0, tzinfo=NY)  # Monday 11:00: open, owner reachable

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from business import load_profile
-from prompts import PromptError, fill, load_prompts, render_system_prompt
+from zylin.business import load_profile
+from zylin.prompts import PromptError, fill, load_prompts, render_system_prompt
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "business" / "example_profile.yaml"
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from app_state import open_app_state
-from business import ProfileError
-from settings import Settings
+from zylin.app.state import open_app_state
+from zylin.business import ProfileError
+from zylin.config import Settings
 
 
 def make(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:

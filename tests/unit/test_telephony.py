@@ -5,7 +5,7 @@ from xml.etree import ElementTree
 import pytest
 from twilio.request_validator import RequestValidator
 
-from telephony import (
+from zylin.telephony import (
     SignatureChecker,
     StreamTokenError,
     StreamTokens,

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import WSMsgType, web
 from twilio.request_validator import RequestValidator
 
-from zylin_call import (
+from devtools.caller import (
     SimulatedCall,
     TwimlError,
     WebhookError,
@@ -29,9 +29,9 @@ from zylin_call import (
     resample,
     tone,
 )
-from zylin_call.call import CallClosed
-from zylin_call.cli import build_parser
-from zylin_call.script import Step, parse_script
+from devtools.caller.call import CallClosed
+from devtools.caller.cli import build_parser
+from devtools.caller.script import Step, parse_script
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PARAMS = {"callerPhone": "+15555550123", "token": "tok-abc", "odd": 'a "quoted" & <b>'}
@@ -549,7 +549,7 @@ def test_parse_script_lines() -> None:
 
 def speech(text: str) -> bytes:
     """eSpeak speech at 8 kHz, what a bot would send."""
-    from engines.espeak import synthesize
+    from zylin.local.espeak import synthesize
 
     pcm, rate = synthesize(text, rate_wpm=190)
     return resample(pcm, rate, 8000)

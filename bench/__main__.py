@@ -1,5 +1,0 @@
-"""`python -m bench`: the voice-to-voice benchmark (see bench/voice_to_voice.py)."""
-
-from bench.voice_to_voice import main
-
-main()

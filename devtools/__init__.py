@@ -1,0 +1,1 @@
+"""Tools for developers: the simulated caller, benchmarks and local protocol servers."""

@@ -1,0 +1,1 @@
+"""What lives as long as the server: its state and its routes."""

@@ -1,0 +1,130 @@
+"""What the server holds for its whole life: settings, profile, prompts, database, Twilio client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from loguru import logger
+from openai import AsyncOpenAI
+
+from zylin.business import BusinessProfile, load_profile
+from zylin.config import ROOT, LlmProvider, Settings, SttProvider
+from zylin.local.language_model import LanguageModelFiles, write_language_model
+from zylin.metrics import ZylinMetrics
+from zylin.prompts import Prompts, load_prompts
+from zylin.storage.db import create_engine, migrate, session_factory
+from zylin.storage.repository import Repository
+from zylin.telephony import SignatureChecker, StreamTokens, TwilioRest
+
+
+def utc_now() -> datetime:
+    """The real clock (tests inject another)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppState:
+    """Long-lived dependencies, created once in the lifespan and handed to routes and calls."""
+
+    settings: Settings
+    profile: BusinessProfile
+    prompts: Prompts
+    repository: Repository
+    twilio: TwilioRest
+    tokens: StreamTokens
+    signatures: SignatureChecker | None
+    now: Callable[[], datetime] = utc_now
+    active_calls: set[str] = field(default_factory=set)
+    metrics: ZylinMetrics = field(default_factory=ZylinMetrics)
+    # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
+    llm_client: AsyncOpenAI | None = None
+    recordings_dir: Path = ROOT / "data" / "recordings"
+    # The business language model for the demo speech recognizer (None with Deepgram).
+    demo_lm: LanguageModelFiles | None = None
+
+
+def load_business(settings: Settings) -> BusinessProfile:
+    """The profile with `BUSINESS_NAME` / `OWNER_PHONE` applied; fails naming the bad field."""
+    return load_profile(
+        settings.business_profile,
+        name_override=settings.business_name,
+        owner_phone_override=settings.owner_phone,
+    )
+
+
+@asynccontextmanager
+async def open_app_state(
+    settings: Settings, *, now: Callable[[], datetime] = utc_now
+) -> AsyncIterator[AppState]:
+    """Validate the profile and prompts, migrate the database, open clients; close them after."""
+    profile = load_business(settings)
+    prompts = load_prompts()
+    prompts.filled_lines(profile)  # fail at start-up, not mid-call, on a bad line
+    await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    auth_token = (
+        settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    )
+    twilio = TwilioRest(settings.twilio_account_sid, auth_token, settings.twilio_api_base_url)
+    llm_client = (
+        AsyncOpenAI(
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            max_retries=1,
+        )
+        if settings.effective_llm == LlmProvider.OPENAI and settings.openai_api_key
+        else None
+    )
+    demo_lm = None
+    if settings.effective_stt == SttProvider.DEMO:
+        demo_lm = await asyncio.to_thread(
+            write_language_model, profile, ROOT / "data" / "demo_lm", now=now()
+        )
+    state = AppState(
+        settings=settings,
+        profile=profile,
+        prompts=prompts,
+        repository=Repository(session_factory(engine), clock=now),
+        twilio=twilio,
+        tokens=StreamTokens(settings.token_secret(), settings.stream_token_ttl_secs),
+        signatures=SignatureChecker(auth_token) if auth_token else None,
+        now=now,
+        llm_client=llm_client,
+        recordings_dir=settings.recordings_dir,
+        demo_lm=demo_lm,
+    )
+    _announce(settings)
+    try:
+        yield state
+    finally:
+        await twilio.aclose()
+        if llm_client is not None:
+            await llm_client.close()
+        await engine.dispose()
+
+
+def _announce(settings: Settings) -> None:
+    engines = (
+        f"STT={settings.effective_stt}, LLM={settings.effective_llm}, TTS={settings.effective_tts}"
+    )
+    if settings.any_demo_engine:
+        logger.warning(
+            f"DEMO MODE: calls run on local engines ({engines}). Set DEEPGRAM_API_KEY and "
+            "OPENAI_API_KEY (or STT_PROVIDER/LLM_PROVIDER/TTS_PROVIDER) for cloud engines."
+        )
+    else:
+        logger.info(f"Engines: {engines}")
+    if not settings.twilio_auth_token:
+        logger.warning(
+            "TWILIO_AUTH_TOKEN is not set: webhook signatures cannot be checked, and transfers, "
+            "SMS and REST hang-up are off."
+        )
+    elif not settings.twilio_validate_signatures:
+        logger.warning(
+            "TWILIO_VALIDATE_SIGNATURES=false: anyone can start calls. Development only!"
+        )

@@ -1,0 +1,1 @@
+"""One streamed call: its context, engines, session, faults and record."""

@@ -1,0 +1,243 @@
+"""One call's life on the media WebSocket: verify, record, run the pipeline, close the record."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from fastapi import WebSocket
+from loguru import logger
+from pipecat.transports.websocket.fastapi import (
+    FastAPIWebsocketParams,
+    FastAPIWebsocketTransport,
+)
+from pipecat.workers.runner import WorkerRunner
+
+from bot import CallServices, build_worker, make_services
+from tools import drain_background
+from tools.escalation import FALLBACK_URL_KEY as TRANSFER_FALLBACK_URL
+from zylin.app.state import AppState
+from zylin.call.context import CallResources
+from zylin.call.faults import NO_HANG_UP_REASONS
+from zylin.call.record.recorder import CallRecorder
+from zylin.call.record.recording import WavRecording
+from zylin.call.record.summary import summarize
+from zylin.call.record.writer import RecordWriter
+from zylin.fallback import dial_done_url, move_call_to_legacy
+from zylin.prompts import render_system_prompt
+from zylin.telephony import StreamTokenError, http_base_of, mask_phone
+from zylin.telephony.media_stream import (
+    HandshakeError,
+    StreamStart,
+    ZylinTwilioSerializer,
+    read_stream_start,
+)
+
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+async def run_call(
+    websocket: WebSocket, token: str, state: AppState, services: CallServices | None = None
+) -> None:
+    """Run a call whose socket is already accepted and whose upgrade signature was checked.
+
+    Nothing paid for starts until `start` names the call the token was issued for and the
+    token's nonce is consumed (once, across every worker process, in the shared database).
+    """
+    try:
+        start = await read_stream_start(websocket)
+        claim = state.tokens.verify(token)
+        if claim.call_sid != start.call_sid:
+            raise StreamTokenError("token was issued for another call")
+        if not await state.repository.consume_stream_token(claim.nonce, start.call_sid):
+            raise StreamTokenError("token already used")
+    except (HandshakeError, StreamTokenError) as exc:
+        logger.warning(f"Media stream refused: {exc}")
+        await _close(websocket, CLOSE_POLICY_VIOLATION, str(exc))
+        return
+    if len(state.active_calls) >= state.settings.max_concurrent_calls:
+        logger.warning("Media stream refused: concurrent-call cap reached")
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "busy")
+        return
+    with logger.contextualize(call_sid=start.call_sid):
+        state.active_calls.add(start.call_sid)
+        try:
+            await _run_verified_call(websocket, start, state, services)
+        finally:
+            state.active_calls.discard(start.call_sid)
+
+
+async def _run_verified_call(
+    websocket: WebSocket, start: StreamStart, state: AppState, services: CallServices | None
+) -> None:
+    settings = state.settings
+    resources = _resources_for(start, state)
+    # An unanswered transfer comes back here to take a message.
+    resources.extras[TRANSFER_FALLBACK_URL] = dial_done_url(_public_base(websocket, state))
+    logger.info(f"Call started from {mask_phone(resources.caller_phone)}")
+    writer = RecordWriter(on_failure=lambda _what: state.metrics.service_error("database"))
+    writer.start()
+    await _open_record(state, resources, writer)
+    recorder = CallRecorder(
+        repository=state.repository,
+        call_sid=start.call_sid,
+        now=state.now,
+        writer=writer,
+        metrics=state.metrics,
+        target_ms=settings.turn_latency_target_ms,
+    )
+    recording = (
+        WavRecording(state.recordings_dir / f"{start.call_sid}.wav")
+        if state.profile.recording.enabled
+        else None
+    )
+    serializer = _serializer_for(start, state, resources)
+    transport = FastAPIWebsocketTransport(
+        websocket=websocket,
+        params=FastAPIWebsocketParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            add_wav_header=False,
+            serializer=serializer,
+        ),
+    )
+    system_prompt = render_system_prompt(
+        state.prompts, state.profile, now=state.now(), caller_known=bool(resources.caller_phone)
+    )
+    services = services or make_services(
+        settings, state.profile, state.now, system_prompt, state.demo_lm
+    )
+    worker = build_worker(
+        transport,
+        resources,
+        services,
+        state.prompts,
+        recorder=recorder,
+        metrics=state.metrics,
+        recording=recording,
+        move_to_legacy=_legacy_mover(websocket, state, start.call_sid),
+    )
+    state.metrics.call_started()
+    try:
+        runner = WorkerRunner(handle_sigint=False)
+        await runner.add_workers(worker)
+        await runner.run()
+    except Exception as exc:
+        resources.end_reason = resources.end_reason or "error"
+        logger.exception(f"Call pipeline failed: {exc}")
+    finally:
+        end_reason = resources.end_reason or "caller_hangup"
+        state.metrics.call_ended(end_reason)
+        await drain_background(resources)
+        if serializer.rejected:
+            logger.info(f"Dropped stream messages: {serializer.rejected}")
+        await _close_record(state, resources, writer, end_reason, recording)
+        logger.info(f"Call ended ({end_reason})")
+
+
+def _public_base(websocket: WebSocket, state: AppState) -> str:
+    """Our public web address: `PUBLIC_URL`, else the address this socket came in on."""
+    return state.settings.public_url or http_base_of(str(websocket.base_url))
+
+
+def _legacy_mover(
+    websocket: WebSocket, state: AppState, call_sid: str
+) -> Callable[[], Awaitable[None]] | None:
+    """How to move this call onto the legacy path (needs Twilio REST and a public URL)."""
+    if not state.twilio.configured:
+        return None
+    base = _public_base(websocket, state)
+
+    async def move() -> None:
+        await move_call_to_legacy(state.twilio, call_sid, base)
+
+    return move
+
+
+def _resources_for(start: StreamStart, state: AppState) -> CallResources:
+    return CallResources(
+        settings=state.settings,
+        profile=state.profile,
+        repository=state.repository,
+        twilio=state.twilio,
+        now=state.now,
+        call_sid=start.call_sid,
+        stream_sid=start.stream_sid,
+        caller_phone=start.custom_parameters.get("callerPhone") or None,
+        called_phone=start.custom_parameters.get("calledPhone") or None,
+        lines=state.prompts.filled_lines(state.profile),
+    )
+
+
+def _serializer_for(
+    start: StreamStart, state: AppState, resources: CallResources
+) -> ZylinTwilioSerializer:
+    """Hang up with our own account's credentials, never with what the socket claimed."""
+    settings = state.settings
+    can_hang_up = state.twilio.configured
+    return ZylinTwilioSerializer(
+        start.stream_sid,
+        call_sid=start.call_sid,
+        account_sid=settings.twilio_account_sid if can_hang_up else None,
+        auth_token=settings.twilio_token if can_hang_up else None,
+        base_url=settings.twilio_api_base_url,
+        params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
+        should_hang_up=lambda: resources.end_reason not in NO_HANG_UP_REASONS,
+        on_flood=lambda: setattr(resources, "end_reason", resources.end_reason or "stream_flood"),
+    )
+
+
+async def _open_record(state: AppState, resources: CallResources, writer: RecordWriter) -> None:
+    """Create the call row now; if the database is down, queue it so the call still runs."""
+    values = {
+        "call_sid": resources.call_sid,
+        "stream_sid": resources.stream_sid,
+        "caller_phone": resources.caller_phone,
+        "called_phone": resources.called_phone,
+        "started_at": state.now(),
+    }
+    try:
+        await state.repository.create_call(**values)
+    except Exception as exc:
+        logger.warning(f"Call record not created yet ({type(exc).__name__}); queued")
+        state.metrics.service_error("database")
+        writer.put("call start", lambda: state.repository.create_call(**values), **values)
+
+
+async def _close_record(
+    state: AppState,
+    resources: CallResources,
+    writer: RecordWriter,
+    end_reason: str,
+    recording: WavRecording | None,
+) -> None:
+    """Stamp the end, flush queued records, then add the recording, intent and summary."""
+    ended = {"call_sid": resources.call_sid, "ended_at": state.now(), "end_reason": end_reason}
+    writer.put("call end", lambda: state.repository.finish_call(**ended), **ended)
+    path = await recording.close() if recording is not None else None
+    if path is not None:
+        sid = resources.call_sid
+        writer.put(
+            "recording",
+            lambda: state.repository.update_call(sid, recording_path=str(path)),
+            recording_path=str(path),
+        )
+    await writer.close()
+    if writer.failed:
+        return  # the database is away: the records are in the log, a summary can wait
+    try:
+        detail = await state.repository.get_call_by_sid(resources.call_sid)
+        if detail is None:
+            return
+        result = await summarize(detail, client=state.llm_client, model=state.settings.openai_model)
+        await state.repository.update_call(
+            resources.call_sid, intent=result.intent, summary=result.summary
+        )
+    except Exception as exc:
+        logger.error(f"Could not store the call's intent and summary: {exc}")
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError):  # already closed by the other side
+        await websocket.close(code=code, reason=reason[:120])

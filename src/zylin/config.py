@@ -1,0 +1,175 @@
+"""Zylin's settings: the one place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The checkout: data/, business/ and prompts/ live beside src/.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class SttProvider(StrEnum):
+    """Speech-to-text engines a call can use."""
+
+    DEEPGRAM = "deepgram"
+    DEMO = "demo"
+
+
+class LlmProvider(StrEnum):
+    """Language-model engines a call can use."""
+
+    OPENAI = "openai"
+    DEMO = "demo"
+
+
+class TtsProvider(StrEnum):
+    """Text-to-speech engines a call can use."""
+
+    OPENAI = "openai"
+    DEMO = "demo"
+
+
+class Settings(BaseSettings):
+    """Every setting Zylin reads, with the names the README and `.env.example` document.
+
+    Secrets are `SecretStr` so they never print in logs or reprs.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Speech-to-text (Deepgram live).
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str | None = None
+    deepgram_model: str = "nova-3-general"
+
+    # LLM and TTS (OpenAI or any OpenAI-compatible server).
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4.1-mini"
+    openai_tts_model: str = "gpt-4o-mini-tts"
+    openai_tts_voice: str = "alloy"
+    llm_timeout_secs: float = 8.0
+
+    # Engine choice; empty means "cloud when its key is set, else demo".
+    demo_mode: bool = Field(
+        default=False, validation_alias=AliasChoices("DEMO_MODE", "USE_MOCK_STREAMING")
+    )
+    stt_provider: SttProvider | None = None
+    llm_provider: LlmProvider | None = None
+    tts_provider: TtsProvider | None = None
+
+    # Twilio.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_api_base_url: str | None = None
+    twilio_validate_signatures: bool = True
+
+    # Server.
+    public_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 8000
+    log_level: str = "INFO"
+    stream_token_ttl_secs: int = 60
+    stream_token_secret: SecretStr | None = None
+    max_concurrent_calls: int = 20
+
+    # Storage.
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'zylin.db'}"
+    recordings_dir: Path = ROOT / "data" / "recordings"  # WAVs when the profile records calls
+
+    # Business profile and overrides.
+    business_profile: Path = ROOT / "business" / "example_profile.yaml"
+    business_name: str | None = None
+    owner_phone: str | None = None
+
+    # Call limits and turn taking.
+    max_call_secs: float = 15 * 60
+    silence_prompt_secs: float = 10.0
+    turn_latency_target_ms: int = 3000
+    vad_stop_secs: float = 0.2
+    turn_pause_secs: float = 0.0
+    smart_turn: bool = False
+
+    # Owner's API.
+    admin_token: SecretStr | None = None
+    metrics_public: bool = True  # false = /metrics needs Bearer ADMIN_TOKEN too
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the URLs people paste (postgres://, sqlite:///) and pick the async driver."""
+        for prefix, driver in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(prefix):
+                return driver + value[len(prefix) :]
+        return value
+
+    @property
+    def twilio_token(self) -> str | None:
+        """The Twilio auth token in clear, for the clients that need it."""
+        return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None
+
+    @property
+    def effective_stt(self) -> SttProvider:
+        """The STT engine calls use: explicit choice, else Deepgram when its key is set."""
+        if self.stt_provider:
+            return self.stt_provider
+        if self.demo_mode or not self.deepgram_api_key:
+            return SttProvider.DEMO
+        return SttProvider.DEEPGRAM
+
+    @property
+    def effective_llm(self) -> LlmProvider:
+        """The LLM calls use: explicit choice, else OpenAI when its key is set."""
+        if self.llm_provider:
+            return self.llm_provider
+        if self.demo_mode or not self.openai_api_key:
+            return LlmProvider.DEMO
+        return LlmProvider.OPENAI
+
+    @property
+    def effective_tts(self) -> TtsProvider:
+        """The TTS engine calls use: explicit choice, else OpenAI when its key is set."""
+        if self.tts_provider:
+            return self.tts_provider
+        if self.demo_mode or not self.openai_api_key:
+            return TtsProvider.DEMO
+        return TtsProvider.OPENAI
+
+    @property
+    def any_demo_engine(self) -> bool:
+        """Whether any call engine is a local demo engine (said loudly at start-up)."""
+        return "demo" in (self.effective_stt, self.effective_llm, self.effective_tts)
+
+    def token_secret(self) -> bytes:
+        """The HMAC key for stream tokens, shared by every worker process of one deployment.
+
+        `STREAM_TOKEN_SECRET`, else the Twilio auth token, else a random key kept in
+        `data/stream_token.key` (created once, so all workers on this machine agree).
+        """
+        for secret in (self.stream_token_secret, self.twilio_auth_token):
+            if secret and secret.get_secret_value():
+                return secret.get_secret_value().encode()
+        key_file = ROOT / "data" / "stream_token.key"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with key_file.open("xb") as handle:
+                handle.write(secrets.token_bytes(32))
+            key_file.chmod(0o600)
+        except FileExistsError:
+            pass
+        return key_file.read_bytes()

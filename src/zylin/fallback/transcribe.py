@@ -1,0 +1,116 @@
+"""Transcribe a whole recording: Deepgram's pre-recorded API, or local pocketsphinx (demo)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pocketsphinx import Decoder, get_model_path
+
+from zylin.business import BusinessProfile
+from zylin.fallback.audio import decode_wav, resample
+from zylin.local.language_model import LanguageModelFiles, write_language_model
+
+DEEPGRAM_API = "https://api.deepgram.com"
+DECODER_RATE = 16000
+PAD_SECS = 0.3
+
+
+class TranscriptionError(RuntimeError):
+    """Speech-to-text failed; the message says why (no secrets in it)."""
+
+
+def deepgram_rest_base(base_url: str | None) -> str:
+    """`DEEPGRAM_BASE_URL` as an HTTP base: the live API's wss://host is https://host here."""
+    if not base_url:
+        return DEEPGRAM_API
+    parts = urlsplit(base_url if "://" in base_url else f"https://{base_url}")
+    scheme = {"wss": "https", "ws": "http"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+async def deepgram_prerecorded(
+    wav: bytes,
+    *,
+    api_key: str,
+    base_url: str | None,
+    model: str,
+    timeout_secs: float = 8.0,
+) -> str:
+    """Text of a WAV recording from `POST /v1/listen` (Deepgram's pre-recorded REST API)."""
+    url = f"{deepgram_rest_base(base_url)}/v1/listen"
+    params = {"model": model, "smart_format": "true", "punctuate": "true", "language": "en-US"}
+    headers = {"Authorization": f"Token {api_key}", "Content-Type": "audio/wav"}
+    try:
+        async with httpx.AsyncClient(timeout=timeout_secs) as client:
+            response = await client.post(url, params=params, headers=headers, content=wav)
+    except httpx.HTTPError as exc:
+        raise TranscriptionError(f"Deepgram request failed: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise TranscriptionError(f"Deepgram answered HTTP {response.status_code}")
+    try:
+        channel = response.json()["results"]["channels"][0]
+        return str(channel["alternatives"][0]["transcript"]).strip()
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise TranscriptionError("Deepgram answered an unexpected body") from exc
+
+
+def pocketsphinx_transcribe(pcm16k: bytes, model: LanguageModelFiles | None) -> str:
+    """Decode 16 kHz 16-bit mono PCM in one utterance (blocking: run it in a thread).
+
+    A decoder per recording: it loads in ~15 ms with the business's small dictionary, and
+    pocketsphinx decoders must not be shared between threads.
+    """
+    kwargs: dict[str, str | int] = {
+        "hmm": get_model_path("en-us/en-us"),
+        "samprate": DECODER_RATE,
+        "loglevel": "FATAL",
+    }
+    if model is not None:
+        kwargs.update(lm=str(model.lm_path), dict=str(model.dict_path))
+    decoder = Decoder(**kwargs)
+    decoder.start_utt()
+    decoder.process_raw(pcm16k, no_search=False, full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr.strip() if hyp is not None else ""
+
+
+class LocalTranscriber:
+    """pocketsphinx with the business's own language model, built once on first use."""
+
+    def __init__(self, profile: BusinessProfile, now: Callable[[], datetime]) -> None:
+        self._profile = profile
+        self._now = now
+        self._model: LanguageModelFiles | None = None
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()
+
+    def _language_model(self) -> LanguageModelFiles:
+        with self._lock:
+            if self._model is None:
+                self._dir = tempfile.TemporaryDirectory(prefix="zylin-legacy-lm-")
+                self._model = write_language_model(
+                    self._profile, Path(self._dir.name), now=self._now()
+                )
+            return self._model
+
+    def _transcribe(self, wav: bytes) -> str:
+        pcm, rate = decode_wav(wav)
+        # Twilio trims the recording's silence; the decoder wants a little on each side.
+        pad = bytes(int(PAD_SECS * DECODER_RATE) * 2)
+        pcm16k = pad + resample(pcm, rate, DECODER_RATE) + pad
+        return pocketsphinx_transcribe(pcm16k, self._language_model())
+
+    async def transcribe(self, wav: bytes) -> str:
+        """Text of a WAV recording, decoded in a worker thread."""
+        try:
+            return await asyncio.to_thread(self._transcribe, wav)
+        except Exception as exc:
+            raise TranscriptionError(f"pocketsphinx failed: {exc}") from exc

@@ -1,0 +1,121 @@
+"""Loads the prompt files and fills `{{placeholders}}`, refusing to send a half-filled prompt."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from zylin.business import BusinessProfile
+from zylin.config import ROOT
+
+PROMPTS_DIR = ROOT / "prompts"
+_PLACEHOLDER = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
+REQUIRED_LINES = (
+    "greeting",
+    "recording_notice",
+    "transfer_connecting",
+    "transfer_unavailable",
+    "transfer_failed",
+    "transfer_no_answer",
+    "transfer_leave_message",
+    "still_there",
+    "silence_goodbye",
+    "max_duration_goodbye",
+    "holding",
+    "goodbye",
+    "service_trouble",
+    "fatal_trouble",
+    "legacy_after_beep",
+    "legacy_resume",
+    "legacy_not_heard",
+    "legacy_fallback",
+    "legacy_leave_message",
+    "legacy_request_message",
+    "legacy_message_taken",
+    "legacy_trouble",
+)
+
+
+class PromptError(ValueError):
+    """A prompt file is missing, malformed, or has a placeholder nobody fills."""
+
+
+def fill(template: str, values: dict[str, str], *, source: str = "prompt") -> str:
+    """Replace every `{{name}}`; an unknown name is an error, never left in the text."""
+    missing = sorted({m.group(1) for m in _PLACEHOLDER.finditer(template)} - values.keys())
+    if missing:
+        raise PromptError(f"{source}: no value for placeholder(s) {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The loaded prompt files: the system prompt template and the fixed spoken lines."""
+
+    system_template: str
+    lines: dict[str, str]
+
+    def line(self, name: str, profile: BusinessProfile) -> str:
+        """A fixed spoken line, filled in for this business."""
+        return fill(self.lines[name], _profile_values(profile), source=f"lines.yaml:{name}")
+
+    def filled_lines(self, profile: BusinessProfile) -> dict[str, str]:
+        """Every fixed line filled in for this business (what a call hands its tools)."""
+        return {name: self.line(name, profile) for name in self.lines}
+
+    def greeting(self, profile: BusinessProfile) -> str:
+        """The first thing Zylin says, with the recording notice when calls are recorded."""
+        text = self.line("greeting", profile)
+        if profile.recording.enabled:
+            text = f"{self.line('recording_notice', profile)} {text}"
+        return text
+
+
+def load_prompts(directory: Path = PROMPTS_DIR) -> Prompts:
+    """Read `system.md` and `lines.yaml`; fail at start-up if either is unusable."""
+    try:
+        system = (directory / "system.md").read_text(encoding="utf-8")
+        lines = yaml.safe_load((directory / "lines.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PromptError(f"cannot read prompt files in {directory}: {exc}") from None
+    if not isinstance(lines, dict):
+        raise PromptError(f"{directory / 'lines.yaml'} must map line names to text")
+    missing = [name for name in REQUIRED_LINES if not isinstance(lines.get(name), str)]
+    if missing:
+        raise PromptError(f"{directory / 'lines.yaml'} lacks line(s): {', '.join(missing)}")
+    return Prompts(system_template=system, lines={k: str(v) for k, v in lines.items()})
+
+
+def _profile_values(profile: BusinessProfile) -> dict[str, str]:
+    return {"business_name": profile.name, "owner_phone": profile.owner_phone}
+
+
+def render_system_prompt(
+    prompts: Prompts, profile: BusinessProfile, *, now: datetime, caller_known: bool
+) -> str:
+    """The system prompt for one call: the business's facts and today's date filled in."""
+    local = profile.local_now(now)
+    services = "\n".join(
+        f"  - {s.name}: {s.minutes} minutes" + (f", {s.price}" if s.price else "")
+        for s in profile.services
+    )
+    faq = "\n".join(f"  - Q: {item.q} A: {item.a}" for item in profile.faq) or "  - (none)"
+    values = {
+        **_profile_values(profile),
+        "today": f"{local:%A, %B} {local.day}, {local.year}, and the time is {local:%H:%M}",
+        "timezone": profile.timezone,
+        "address": profile.address or "not listed; offer to take a message",
+        "hours": "\n".join(f"  - {line}" for line in profile.hours_in_words()),
+        "services": services,
+        "faq": faq,
+        "caller_context": (
+            "The caller's phone number is known, so bookings are made under it."
+            if caller_known
+            else "The caller's number is hidden: bookings cannot be looked up later by phone."
+        ),
+    }
+    return fill(prompts.system_template, values, source="system.md")
