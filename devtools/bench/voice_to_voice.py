@@ -3,7 +3,7 @@
 Run: ./zylin bench  (or: uv run python -m devtools.bench.voice_to_voice --calls 1 --turns 12)
 
 The server runs as its own process (as in production); this process runs the Deepgram, OpenAI
-and Twilio fakes and the simulated Twilio callers (`devtools.caller`). For each caller turn it prints
+and Twilio fakes and the simulated Twilio callers (`devtools.caller`). For each caller turn it
 the time from the caller's last voiced 20 ms frame to the first `media` message back, measured
 on the caller's side of the socket, with the server's own per-turn breakdown from its call
 record: endpointing (VAD stop), STT finalize, turn pause, LLM and TTS first byte, and what is

@@ -28,7 +28,8 @@ from devtools.caller.transcribe import Transcriber
 from devtools.caller.twiml import TwimlError
 
 USAGE_EXAMPLE = """examples:
-  python -m devtools.caller --say "What are your hours on Friday?" --say "Thanks, bye." --save call.wav
+  python -m devtools.caller --say "What are your hours on Friday?" --say "Thanks, bye." \
+      --save call.wav
   python -m devtools.caller --script tests/scripts/booking.txt --voice en-us+f3 --rate 150
   python -m devtools.caller --server https://abc.ngrok.app --wav question.wav --dtmf 0
 script lines: plain text is spoken; @wav PATH, @dtmf 0, @pause MS, @tone MS,
