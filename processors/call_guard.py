@@ -1,4 +1,4 @@
-"""Keeps a call within bounds: maximum length, caller silence, and work queued for after speech."""
+"""Keeps a call within bounds: maximum length, caller silence, Twilio's stop, empty replies."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from loguru import logger
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     CancelWorkerFrame,
-    EndWorkerFrame,
     Frame,
     FunctionCallInProgressFrame,
     FunctionCallsStartedFrame,
@@ -26,6 +25,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from processors.frames import PlaybackFinishedFrame
+from zylin.call.end_reason import EndReason
 from zylin.telephony.media_stream.frames import TwilioStopFrame
 
 EMPTY_REPLY_GRACE_SECS = 0.5
@@ -43,14 +43,17 @@ class GuardLines:
 class CallGuard(FrameProcessor):
     """Place between the LLM and the TTS.
 
-    - Maximum call length: a polite goodbye, then the call ends.
-    - Silence: counted from the end of playback (Twilio's mark echo), not from when audio was
-      sent; one "are you still there?", then goodbye.
+    - Maximum call length: a polite goodbye, then the call ends once it was heard.
+    - Silence: one "are you still there?", then goodbye. Counted from the end of playback
+      (Twilio's mark echo). Pipecat's own `user_idle_timeout` counts from
+      `BotStoppedSpeakingFrame`, which over the Twilio WebSocket fires when the audio was sent:
+      the transport sends at twice real time (`_send_interval = chunk / rate / 2` in Pipecat
+      1.14's fastapi.py), so up to half a reply before the caller heard it.
     - Twilio's `stop`: the call is over, so the pipeline is cancelled at once.
     - An LLM reply that ends with no words and no tool call (failure, timeout, garbage tool
       arguments) is reported through `on_empty_reply`, so the caller is never left in silence.
-    - `after_speech`: callables queued by tools (e.g. the transfer's REST update) run once the
-      caller has heard Zylin's last words.
+    - Playback finished: `on_heard` runs what waited for the caller to hear Zylin's last words
+      (`zylin.call.playout.AfterHeard`).
     """
 
     def __init__(
@@ -59,8 +62,9 @@ class CallGuard(FrameProcessor):
         lines: GuardLines,
         max_call_secs: float,
         silence_secs: float,
-        after_speech: list[Callable[[], Awaitable[None]]],
-        on_end_reason: Callable[[str], None],
+        on_heard: Callable[[], Awaitable[None]],
+        note_end: Callable[[EndReason], None],
+        end_after_heard: Callable[[EndReason, Callable[[Frame], Awaitable[None]]], None],
         on_empty_reply: Callable[[], Awaitable[None]] | None = None,
         **kwargs,
     ) -> None:
@@ -68,8 +72,9 @@ class CallGuard(FrameProcessor):
         self._lines = lines
         self._max_call_secs = max_call_secs
         self._silence_secs = silence_secs
-        self._after_speech = after_speech
-        self._on_end_reason = on_end_reason
+        self._on_heard = on_heard
+        self._note_end = note_end
+        self._end_after_heard = end_after_heard
         self._duration_task: asyncio.Task | None = None
         self._silence_task: asyncio.Task | None = None
         self._prompted = False
@@ -89,7 +94,7 @@ class CallGuard(FrameProcessor):
             return
         if isinstance(frame, TwilioStopFrame):
             logger.info("Twilio stopped the stream: the call is over")
-            self._on_end_reason("caller_hangup")
+            self._note_end(EndReason.CALLER_HANGUP)
             await self.push_frame(CancelWorkerFrame(reason="twilio stop"), FrameDirection.UPSTREAM)
             return
         if isinstance(frame, StartFrame):
@@ -152,12 +157,7 @@ class CallGuard(FrameProcessor):
             await self.cancel_task(task)
 
     async def _on_playback_finished(self) -> None:
-        pending, self._after_speech[:] = list(self._after_speech), []
-        for action in pending:
-            try:
-                await action()
-            except Exception as exc:  # a failed hand-off is logged; the call goes on
-                logger.error(f"After-speech action failed: {exc}")
+        await self._on_heard()
         if not self._user_speaking and not self._ending:
             await self._cancel_silence()
             self._silence_task = self.create_task(self._silence_timer(), "silence-timer")
@@ -172,7 +172,7 @@ class CallGuard(FrameProcessor):
         self._silence_task = None
         if self._prompted:
             logger.info("Caller silent after the prompt: ending the call")
-            await self._end("silence", self._lines.silence_goodbye)
+            await self._end(EndReason.SILENCE, self._lines.silence_goodbye)
         else:
             self._prompted = True
             await self.push_frame(TTSSpeakFrame(self._lines.still_there))
@@ -181,12 +181,11 @@ class CallGuard(FrameProcessor):
         await asyncio.sleep(self._max_call_secs)
         self._duration_task = None
         logger.info(f"Call reached the {self._max_call_secs:.0f} s limit: ending it")
-        await self._end("max_duration", self._lines.max_duration_goodbye)
+        await self._end(EndReason.MAX_DURATION, self._lines.max_duration_goodbye)
 
-    async def _end(self, reason: str, goodbye: str) -> None:
+    async def _end(self, reason: EndReason, goodbye: str) -> None:
         if self._ending:
             return
         self._ending = True
-        self._on_end_reason(reason)
         await self.push_frame(TTSSpeakFrame(goodbye))
-        await self.push_frame(EndWorkerFrame(reason=reason))
+        self._end_after_heard(reason, self.push_frame)

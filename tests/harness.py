@@ -23,8 +23,8 @@ from devtools.fakes.deepgram_server import DeepgramFake
 from devtools.fakes.openai_server import OpenAIFake
 from devtools.fakes.twilio_rest_server import TwilioRestFake
 from server import create_app
-from zylin.app.state import AppState
 from zylin.config import ROOT, Settings
+from zylin.state import AppState
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "test-twilio-auth-token"

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from zylin.business import BusinessProfile, load_profile
-from zylin.call.context import CallResources
+from zylin.call.context import CallContext
 from zylin.config import ROOT, Settings
 from zylin.prompts import load_prompts
 from zylin.storage.db import create_engine, migrate, session_factory
@@ -151,7 +151,7 @@ class ToolRun:
 class ToolHarness:
     """Calls direct functions the way Pipecat does, with a real FunctionCallParams."""
 
-    resources: CallResources
+    resources: CallContext
     llm: RecordingLLM = field(default_factory=RecordingLLM)
 
     async def call(self, tool: Any, **arguments: Any) -> Any:
@@ -190,9 +190,9 @@ def make_resources(
     profile: BusinessProfile | None = None,
     caller_phone: str | None = CALLER,
     call_sid: str = "CA" + "1" * 32,
-) -> CallResources:
+) -> CallContext:
     """A call's resources as the server builds them, on test dependencies."""
-    return CallResources(
+    return CallContext(
         settings=Settings(_env_file=None),  # type: ignore[call-arg]
         profile=profile or example_profile(),
         repository=repository,

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
-
-from tools.background import drain_background
 from tools.booking import (
     book_appointment,
     cancel_appointment,
@@ -30,15 +25,4 @@ ALL_TOOLS = [
 ]
 
 
-def register_tools(llm: Any = None) -> ToolsSchema:
-    """The tools schema to put in `LLMContext(tools=...)`.
-
-    Pipecat 1.14 registers direct functions listed in the context's tools on the LLM service
-    by itself (`register_direct_function` is deprecated), so `llm` is not touched; the
-    parameter stays for callers written against older Pipecat.
-    """
-    del llm
-    return ToolsSchema(standard_tools=list(ALL_TOOLS))
-
-
-__all__ = ["ALL_TOOLS", "drain_background", "escalate", "register_tools"]
+__all__ = ["ALL_TOOLS", "escalate"]

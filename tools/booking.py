@@ -8,7 +8,7 @@ from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.availability import free_starts, nearest_free, search_range
-from tools.common import Result, direct_tool, resources_of
+from tools.common import Result, context_of, direct_tool, record_action
 from tools.notify import send_later, texts_for
 from tools.validation import (
     APPOINTMENT_NOT_FOUND,
@@ -28,7 +28,7 @@ from tools.validation import (
     say_when,
 )
 from zylin.business.profile import Service
-from zylin.call.context import CallResources
+from zylin.call.context import CallContext
 from zylin.storage.models import DEFAULT_RESOURCE
 from zylin.storage.repository import AppointmentRecord, SlotTaken
 
@@ -49,12 +49,12 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M")
 
 
-def _local(resources: CallResources, moment: datetime) -> datetime:
-    return moment.astimezone(resources.profile.tz)
+def _local(ctx: CallContext, moment: datetime) -> datetime:
+    return moment.astimezone(ctx.profile.tz)
 
 
-def _summary(resources: CallResources, appointment: AppointmentRecord) -> Result:
-    start = _local(resources, appointment.start_at)
+def _summary(ctx: CallContext, appointment: AppointmentRecord) -> Result:
+    start = _local(ctx, appointment.start_at)
     return {
         "appointment_id": appointment.id,
         "service": appointment.service,
@@ -83,21 +83,19 @@ def _times_in_words(starts: list[datetime], step_minutes: int) -> str:
 
 
 async def _busy(
-    resources: CallResources, start: datetime, end: datetime, *, exclude_id: int | None = None
+    ctx: CallContext, start: datetime, end: datetime, *, exclude_id: int | None = None
 ) -> list[tuple[datetime, datetime]]:
-    appointments = await resources.repository.appointments_between(
-        start, end, resource=DEFAULT_RESOURCE
-    )
+    appointments = await ctx.repository.appointments_between(start, end, resource=DEFAULT_RESOURCE)
     return [(a.start_at, a.end_at) for a in appointments if a.id != exclude_id]
 
 
 async def _suggest(
-    resources: CallResources, minutes: int, wanted: datetime, *, exclude_id: int | None = None
+    ctx: CallContext, minutes: int, wanted: datetime, *, exclude_id: int | None = None
 ) -> list[datetime]:
-    now = resources.now()
-    start, end = search_range(resources.profile, wanted, now)
-    busy = await _busy(resources, start, end, exclude_id=exclude_id)
-    return nearest_free(resources.profile, minutes, wanted, now, busy)
+    now = ctx.now()
+    start, end = search_range(ctx.profile, wanted, now)
+    busy = await _busy(ctx, start, end, exclude_id=exclude_id)
+    return nearest_free(ctx.profile, minutes, wanted, now, busy)
 
 
 def _offer(problem: str, suggestions: list[datetime]) -> Result:
@@ -111,48 +109,40 @@ def _offer(problem: str, suggestions: list[datetime]) -> Result:
 
 
 async def _checked_start(
-    resources: CallResources,
+    ctx: CallContext,
     service: Service,
     start_text: str,
     *,
     exclude_id: int | None = None,
 ) -> datetime | Result:
     """The parsed start, or an error result (with nearby free times where they help)."""
-    profile, now = resources.profile, resources.now()
+    profile, now = ctx.profile, ctx.now()
     start = parse_start(start_text, profile)
     try:
         check_start(profile, service, start, now)
     except ToolInputError as exc:
         today = profile.local_now(now).date()
         if today <= start.date() <= profile.days_ahead_limit(now):
-            suggestions = await _suggest(resources, service.minutes, start, exclude_id=exclude_id)
+            suggestions = await _suggest(ctx, service.minutes, start, exclude_id=exclude_id)
             return _offer(str(exc), suggestions)
         raise
     return start
 
 
-async def _record(resources: CallResources, kind: str, detail: Result) -> None:
-    """Add a call action; the booking already stands, so a failure here is only logged."""
-    try:
-        await resources.repository.add_action(resources.call_sid, kind, detail)
-    except Exception as exc:
-        logger.error(f"Could not record the {kind} action: {exc}")
-
-
-def _require_phone(resources: CallResources) -> str:
-    if not resources.caller_phone:
+def _require_phone(ctx: CallContext) -> str:
+    if not ctx.caller_phone:
         raise ToolInputError(NO_PHONE)
-    return resources.caller_phone
+    return ctx.caller_phone
 
 
-async def _own_upcoming(resources: CallResources, appointment_id: object) -> AppointmentRecord:
+async def _own_upcoming(ctx: CallContext, appointment_id: object) -> AppointmentRecord:
     """The caller's booked appointment; another caller's looks exactly like a missing one."""
-    phone = _require_phone(resources)
+    phone = _require_phone(ctx)
     wanted = parse_appointment_id(appointment_id)
-    appointment = await resources.repository.get_appointment(wanted)
+    appointment = await ctx.repository.get_appointment(wanted)
     if appointment is None or appointment.caller_phone != phone or appointment.status != "booked":
         raise ToolInputError(NOT_FOUND)
-    if appointment.start_at < resources.now():
+    if appointment.start_at < ctx.now():
         raise ToolInputError("That appointment has already taken place.")
     return appointment
 
@@ -168,13 +158,13 @@ async def check_availability(params: FunctionCallParams, date: str, service: str
         date: The day, as YYYY-MM-DD in the business's timezone.
         service: The service name, exactly as the business lists it.
     """
-    resources = resources_of(params)
-    profile, now = resources.profile, resources.now()
+    ctx = context_of(params)
+    profile, now = ctx.profile, ctx.now()
     chosen = find_service(profile, service)
     day = parse_day(date)
     check_day(profile, day, now)
     day_start = datetime.combine(day, time.min, tzinfo=profile.tz)
-    busy = await _busy(resources, day_start, day_start + timedelta(days=1))
+    busy = await _busy(ctx, day_start, day_start + timedelta(days=1))
     starts = free_starts(profile, chosen.minutes, day, now, busy)
     result: Result = {
         "date": day.isoformat(),
@@ -188,7 +178,7 @@ async def check_availability(params: FunctionCallParams, date: str, service: str
         return result
     window = profile.opening_on(day)
     wanted = datetime.combine(day, window.opens if window else time(12), tzinfo=profile.tz)
-    suggestions = await _suggest(resources, chosen.minutes, wanted)
+    suggestions = await _suggest(ctx, chosen.minutes, wanted)
     result["message"] = f"Nothing is free for a {chosen.name} on {say_day(day)}."
     if suggestions:
         result["nearest_free"] = [_iso(s) for s in suggestions]
@@ -208,10 +198,10 @@ async def book_appointment(
         caller_name: The caller's name, for the appointment.
         notes: Anything the business should know (optional).
     """
-    resources = resources_of(params)
-    profile = resources.profile
-    limit = min(resources.limits.max_bookings, profile.booking.max_bookings_per_call)
-    if resources.bookings_made >= limit:
+    ctx = context_of(params)
+    profile = ctx.profile
+    limit = min(ctx.limits.max_bookings, profile.booking.max_bookings_per_call)
+    if ctx.done.bookings >= limit:
         raise ToolInputError(
             f"I can book at most {limit} appointments in one call. "
             "I can take a message for anything else."
@@ -219,32 +209,32 @@ async def book_appointment(
     chosen = find_service(profile, service)
     name = clean_text(caller_name, what="caller's name", max_len=MAX_NAME, required=True)
     extra = clean_text(notes, what="notes", max_len=MAX_TEXT, required=False)
-    checked = await _checked_start(resources, chosen, start)
+    checked = await _checked_start(ctx, chosen, start)
     if isinstance(checked, dict):
         return checked
     try:
-        appointment = await resources.repository.book(
+        appointment = await ctx.repository.book(
             service=chosen.name,
             start_at=checked,
             end_at=checked + timedelta(minutes=chosen.minutes),
             caller_name=name,
-            caller_phone=resources.caller_phone,
+            caller_phone=ctx.caller_phone,
             notes=extra,
-            call_sid=resources.call_sid,
+            call_sid=ctx.call_sid,
         )
     except SlotTaken:
-        suggestions = await _suggest(resources, chosen.minutes, checked)
+        suggestions = await _suggest(ctx, chosen.minutes, checked)
         return _offer("Sorry, that time was just taken.", suggestions)
     except Exception as exc:  # the database is down or locked: say so, never pretend
         logger.error(f"Booking could not be stored: {type(exc).__name__}: {exc}")
         return {"error": NOT_CONFIRMED}
-    resources.bookings_made += 1
-    result = _summary(resources, appointment)
-    await _record(resources, "booked", result)
+    ctx.done.bookings += 1
+    result = _summary(ctx, appointment)
+    await record_action(ctx, "booked", result)
     send_later(
-        resources,
+        ctx,
         texts_for(
-            resources,
+            ctx,
             purpose="booked",
             caller_body=(
                 f"{profile.name}: your {chosen.name} is booked for {result['when']}. "
@@ -252,7 +242,7 @@ async def book_appointment(
             ),
             owner_body=(
                 f"New booking: {chosen.name}, {result['when']}, {name} "
-                f"({resources.caller_phone or 'number withheld'}). Ref {appointment.id}."
+                f"({ctx.caller_phone or 'number withheld'}). Ref {appointment.id}."
                 + (f" Notes: {extra[:200]}" if extra else "")
             ),
         ),
@@ -263,10 +253,10 @@ async def book_appointment(
 @direct_tool
 async def find_my_appointments(params: FunctionCallParams) -> Result:
     """Look up this caller's upcoming appointments (matched by the number they call from)."""
-    resources = resources_of(params)
-    phone = _require_phone(resources)
-    found = await resources.repository.upcoming_for_phone(phone, resources.now())
-    items = [_summary(resources, a) for a in found[:MAX_LISTED]]
+    ctx = context_of(params)
+    phone = _require_phone(ctx)
+    found = await ctx.repository.upcoming_for_phone(phone, ctx.now())
+    items = [_summary(ctx, a) for a in found[:MAX_LISTED]]
     if not items:
         return {
             "appointments": [],
@@ -285,35 +275,35 @@ async def reschedule_appointment(
         appointment_id: The appointment's id, from find_my_appointments.
         new_start: The new start, as YYYY-MM-DDTHH:MM (24-hour) in the business's timezone.
     """
-    resources = resources_of(params)
-    profile = resources.profile
-    appointment = await _own_upcoming(resources, appointment_id)
+    ctx = context_of(params)
+    profile = ctx.profile
+    appointment = await _own_upcoming(ctx, appointment_id)
     minutes = int((appointment.end_at - appointment.start_at).total_seconds() // 60)
     service = profile.service(appointment.service) or Service(
         name=appointment.service, minutes=minutes
     )
-    checked = await _checked_start(resources, service, new_start, exclude_id=appointment.id)
+    checked = await _checked_start(ctx, service, new_start, exclude_id=appointment.id)
     if isinstance(checked, dict):
         return checked
-    previous = say_when(_local(resources, appointment.start_at))
+    previous = say_when(_local(ctx, appointment.start_at))
     try:
-        moved = await resources.repository.reschedule(
+        moved = await ctx.repository.reschedule(
             appointment.id,
             start_at=checked,
             end_at=checked + timedelta(minutes=service.minutes),
-            caller_phone=resources.caller_phone,
+            caller_phone=ctx.caller_phone,
         )
     except SlotTaken:
-        suggestions = await _suggest(resources, service.minutes, checked, exclude_id=appointment.id)
+        suggestions = await _suggest(ctx, service.minutes, checked, exclude_id=appointment.id)
         return _offer("Sorry, that time is taken.", suggestions)
     if moved is None:
         raise ToolInputError(NOT_FOUND)
-    result = {**_summary(resources, moved), "previous_when": previous}
-    await _record(resources, "rescheduled", result)
+    result = {**_summary(ctx, moved), "previous_when": previous}
+    await record_action(ctx, "rescheduled", result)
     send_later(
-        resources,
+        ctx,
         texts_for(
-            resources,
+            ctx,
             purpose="rescheduled",
             caller_body=(
                 f"{profile.name}: your {moved.service} is moved to {result['when']} "
@@ -335,22 +325,20 @@ async def cancel_appointment(params: FunctionCallParams, appointment_id: int) ->
     Args:
         appointment_id: The appointment's id, from find_my_appointments.
     """
-    resources = resources_of(params)
-    appointment = await _own_upcoming(resources, appointment_id)
-    cancelled = await resources.repository.cancel(
-        appointment.id, caller_phone=resources.caller_phone
-    )
+    ctx = context_of(params)
+    appointment = await _own_upcoming(ctx, appointment_id)
+    cancelled = await ctx.repository.cancel(appointment.id, caller_phone=ctx.caller_phone)
     if cancelled is None:
         raise ToolInputError(NOT_FOUND)
-    result = {**_summary(resources, cancelled), "status": "cancelled"}
-    await _record(resources, "cancelled", result)
+    result = {**_summary(ctx, cancelled), "status": "cancelled"}
+    await record_action(ctx, "cancelled", result)
     send_later(
-        resources,
+        ctx,
         texts_for(
-            resources,
+            ctx,
             purpose="cancelled",
             caller_body=(
-                f"{resources.profile.name}: your {cancelled.service} on {result['when']} "
+                f"{ctx.profile.name}: your {cancelled.service} on {result['when']} "
                 f"is cancelled. Ref {cancelled.id}."
             ),
             owner_body=(

@@ -10,7 +10,7 @@ from loguru import logger
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.validation import ToolInputError
-from zylin.call.context import CallResources
+from zylin.call.context import CallContext
 
 P = ParamSpec("P")
 Result = dict[str, Any]
@@ -20,12 +20,20 @@ UNEXPECTED = (
 )
 
 
-def resources_of(params: FunctionCallParams) -> CallResources:
-    """The call's `CallResources` (passed as `PipelineWorker(app_resources=...)`)."""
-    resources = params.app_resources
-    if not isinstance(resources, CallResources):
-        raise RuntimeError("tools need PipelineWorker(app_resources=CallResources(...))")
-    return resources
+async def record_action(ctx: CallContext, kind: str, detail: Result) -> None:
+    """Add an action to the call record, best effort: what the tool did already stands."""
+    try:
+        await ctx.repository.add_action(ctx.call_sid, kind, detail)
+    except Exception as exc:
+        logger.error(f"Could not record the {kind} action: {exc}")
+
+
+def context_of(params: FunctionCallParams) -> CallContext:
+    """The call's `CallContext` (passed as `PipelineWorker(app_resources=...)`)."""
+    ctx = params.app_resources
+    if not isinstance(ctx, CallContext):
+        raise RuntimeError("tools need PipelineWorker(app_resources=CallContext(...))")
+    return ctx
 
 
 def direct_tool(

@@ -8,18 +8,14 @@ from loguru import logger
 from pipecat.frames.frames import LLMMessagesAppendFrame
 from pipecat.services.llm_service import FunctionCallParams
 
-from tools.background import queue_after_speech
-from tools.common import Result, direct_tool, resources_of
+from tools.common import Result, context_of, direct_tool, record_action
 from tools.validation import MAX_REASON, clean_text
-from zylin.call.context import CallResources
+from zylin.call.context import CallContext
+from zylin.call.end_reason import EndReason
 from zylin.telephony import TwilioRestError, mask_phone, twiml_dial
 
 TRANSFER_TIMEOUT_SECS = 20  # seconds the owner's phone rings before `transfer_no_answer`
 AFTER_SPEECH_FALLBACK_SECS = 12.0
-# Optional `resources.extras` key: a URL whose TwiML takes a message when the owner does not
-# answer (the `<Dial action>`); without it the caller hears `transfer_no_answer` and the call ends.
-FALLBACK_URL_KEY = "transfer_fallback_url"
-PENDING_KEY = "transfer_pending"
 
 FAILED_NOTE = (
     "The transfer to a person failed (the phone system refused it). Apologize briefly and offer "
@@ -28,7 +24,7 @@ FAILED_NOTE = (
 
 
 async def escalate(
-    resources: CallResources,
+    ctx: CallContext,
     reason: str,
     *,
     source: str = "dtmf",
@@ -38,30 +34,30 @@ async def escalate(
 
     Used by `transfer_to_human` and by the keypad's "0". Only `profile.owner_phone` is ever
     dialled. The transfer itself (Twilio REST call update to `<Dial>`) is queued on
-    `resources.after_speech`, so the caller first hears the returned `say` line; if that update
-    fails, the escalation is marked failed, `rest_failed` is recorded, `end_reason` is restored
-    and `on_failure` runs (e.g. to have Zylin offer a message).
+    `ctx.heard`, so the caller first hears the returned `say` line; if that update fails, the
+    escalation is marked failed, `rest_failed` is recorded, the end reason is released and
+    `on_failure` runs (e.g. to have Zylin offer a message).
 
     Returns:
         {"status": "transferring" | "message_offered", "say": <line to speak>, ...}.
     """
-    profile, now = resources.profile, resources.now()
+    profile, now = ctx.profile, ctx.now()
     reason = " ".join(str(reason or "").split())[:MAX_REASON] or "caller asked for a person"
-    if resources.extras.get(PENDING_KEY):
-        return {"status": "transferring", "say": resources.lines["transfer_connecting"]}
-    if resources.transfers_made >= resources.limits.max_transfers:
+    if ctx.transfer_pending:
+        return {"status": "transferring", "say": ctx.lines["transfer_connecting"]}
+    if ctx.done.transfers >= ctx.limits.max_transfers:
         why = "transfer limit for this call reached"
-    elif not resources.twilio.configured:
+    elif not ctx.twilio.configured:
         why = "transfers are not set up"
     elif not profile.owner_reachable_at(now):
         why = "nobody is available at this hour"
     else:
-        return await _transfer(resources, reason, source, on_failure)
-    escalation_id = await resources.repository.add_escalation(
-        call_sid=resources.call_sid, reason=reason, outcome="message_offered", source=source
+        return await _transfer(ctx, reason, source, on_failure)
+    escalation_id = await ctx.repository.add_escalation(
+        call_sid=ctx.call_sid, reason=reason, outcome="message_offered", source=source
     )
-    await _action(
-        resources,
+    await record_action(
+        ctx,
         "transfer",
         {"escalation_id": escalation_id, "outcome": "message_offered", "why": why},
     )
@@ -69,67 +65,57 @@ async def escalate(
     return {
         "status": "message_offered",
         "why": why,
-        "say": resources.lines["transfer_unavailable"],
+        "say": ctx.lines["transfer_unavailable"],
         "next": "Offer to take a message (take_message).",
     }
 
 
 async def _transfer(
-    resources: CallResources,
+    ctx: CallContext,
     reason: str,
     source: str,
     on_failure: Callable[[], Awaitable[None]] | None,
 ) -> Result:
-    owner = resources.profile.owner_phone
-    escalation_id = await resources.repository.add_escalation(
-        call_sid=resources.call_sid, reason=reason, outcome="transferred", source=source
+    owner = ctx.profile.owner_phone
+    escalation_id = await ctx.repository.add_escalation(
+        call_sid=ctx.call_sid, reason=reason, outcome="transferred", source=source
     )
-    await _action(
-        resources,
+    await record_action(
+        ctx,
         "transfer",
         {"escalation_id": escalation_id, "outcome": "transferred", "source": source},
     )
-    resources.transfers_made += 1
-    resources.extras[PENDING_KEY] = True
-    previous_reason = resources.end_reason
-    resources.end_reason = "transferred"
+    ctx.done.transfers += 1
+    ctx.transfer_pending = True
+    ctx.end.hand_off(EndReason.TRANSFERRED)
     twiml = twiml_dial(
         owner,
-        caller_id=resources.called_phone,
+        caller_id=ctx.called_phone,
         timeout_secs=TRANSFER_TIMEOUT_SECS,
-        fallback_url=resources.extras.get(FALLBACK_URL_KEY),
-        say=resources.lines["transfer_no_answer"],
+        fallback_url=ctx.transfer_fallback_url,
+        say=ctx.lines["transfer_no_answer"],
     )
 
     async def hand_over() -> None:
         try:
-            await resources.twilio.update_call_twiml(resources.call_sid, twiml)
+            await ctx.twilio.update_call_twiml(ctx.call_sid, twiml)
             logger.info(f"Call handed to the owner {mask_phone(owner)}")
         except TwilioRestError as exc:
             logger.warning(f"Transfer to {mask_phone(owner)} failed: {exc}")
-            resources.end_reason = previous_reason
-            resources.extras[PENDING_KEY] = False
-            await resources.repository.set_escalation_outcome(escalation_id, "failed")
-            await _action(
-                resources,
+            ctx.end.release(EndReason.TRANSFERRED)
+            ctx.transfer_pending = False
+            await ctx.repository.set_escalation_outcome(escalation_id, "failed")
+            await record_action(
+                ctx,
                 "rest_failed",
                 {"what": "transfer", "escalation_id": escalation_id, "error": str(exc)[:300]},
             )
             if on_failure is not None:
                 await on_failure()
 
-    queue_after_speech(
-        resources, hand_over, fallback_secs=AFTER_SPEECH_FALLBACK_SECS, name="transfer"
-    )
+    ctx.heard.then(hand_over, fallback_secs=AFTER_SPEECH_FALLBACK_SECS, name="transfer")
     logger.info(f"Escalation ({source}): transferring after the current line")
-    return {"status": "transferring", "say": resources.lines["transfer_connecting"]}
-
-
-async def _action(resources: CallResources, kind: str, detail: Result) -> None:
-    try:
-        await resources.repository.add_action(resources.call_sid, kind, detail)
-    except Exception as exc:
-        logger.error(f"Could not record the {kind} action: {exc}")
+    return {"status": "transferring", "say": ctx.lines["transfer_connecting"]}
 
 
 @direct_tool
@@ -139,7 +125,7 @@ async def transfer_to_human(params: FunctionCallParams, reason: str) -> Result:
     Args:
         reason: Why, in a few words (for the owner's records).
     """
-    resources = resources_of(params)
+    ctx = context_of(params)
     why = clean_text(reason, what="reason", max_len=MAX_REASON, required=False)
     llm = params.llm
 
@@ -151,7 +137,7 @@ async def transfer_to_human(params: FunctionCallParams, reason: str) -> Result:
             )
         )
 
-    result = await escalate(resources, why, source="llm", on_failure=offer_message)
+    result = await escalate(ctx, why, source="llm", on_failure=offer_message)
     if result["status"] == "transferring":
         result["next"] = "Say the 'say' line to the caller now; the call is then transferred."
     return result

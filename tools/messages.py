@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pipecat.services.llm_service import FunctionCallParams
 
-from tools.booking import _record
-from tools.common import Result, direct_tool, resources_of
+from tools.common import Result, context_of, direct_tool, record_action
 from tools.notify import send_later, texts_for
 from tools.validation import MAX_NAME, MAX_TEXT, ToolInputError, clean_phone, clean_text
 
@@ -21,34 +20,33 @@ async def take_message(
         message: What the caller wants the owner to know, in their words.
         callback_number: The number to call back; leave empty to use the number they call from.
     """
-    resources = resources_of(params)
-    if resources.messages_taken >= resources.limits.max_messages:
+    ctx = context_of(params)
+    if ctx.done.messages >= ctx.limits.max_messages:
         raise ToolInputError(
-            f"I've already taken {resources.limits.max_messages} messages on this call; "
+            f"I've already taken {ctx.limits.max_messages} messages on this call; "
             "please put everything in one message."
         )
     name = clean_text(caller_name, what="caller's name", max_len=MAX_NAME, required=True)
     text = clean_text(message, what="message", max_len=MAX_TEXT, required=True)
-    callback = clean_phone(callback_number) or resources.caller_phone
+    callback = clean_phone(callback_number) or ctx.caller_phone
     if not callback:
         raise ToolInputError("What number should the owner call back on?")
-    stored = await resources.repository.add_message(
+    stored = await ctx.repository.add_message(
         caller_name=name,
         message=text,
-        caller_phone=resources.caller_phone,
+        caller_phone=ctx.caller_phone,
         callback_number=callback,
-        call_sid=resources.call_sid,
+        call_sid=ctx.call_sid,
     )
-    resources.messages_taken += 1
-    await _record(resources, "message", {"message_id": stored.id, "caller_name": name})
+    ctx.done.messages += 1
+    await record_action(ctx, "message", {"message_id": stored.id, "caller_name": name})
     send_later(
-        resources,
+        ctx,
         texts_for(
-            resources,
+            ctx,
             purpose="message",
             caller_body=(
-                f"{resources.profile.name}: we got your message and will call you back "
-                f"at {callback}."
+                f"{ctx.profile.name}: we got your message and will call you back at {callback}."
             ),
             owner_body=f"Message from {name} ({callback}): {text[:300]}",
         ),

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from loguru import logger
 
-from zylin.app.state import load_business
 from zylin.config import Settings
 from zylin.local.demo_brain import DemoBrain, load_phrases
 from zylin.local.language_model import LanguageModelFiles, write_sentence_model
 from zylin.prompts import load_prompts
+from zylin.state import load_business
 
 
 def demo_lines(settings: Settings, now: datetime) -> tuple[str, list[str]]:

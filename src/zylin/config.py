@@ -123,38 +123,6 @@ class Settings(BaseSettings):
         """The Twilio auth token in clear, for the clients that need it."""
         return self.twilio_auth_token.get_secret_value() if self.twilio_auth_token else None
 
-    @property
-    def effective_stt(self) -> SttProvider:
-        """The STT engine calls use: explicit choice, else Deepgram when its key is set."""
-        if self.stt_provider:
-            return self.stt_provider
-        if self.demo_mode or not self.deepgram_api_key:
-            return SttProvider.DEMO
-        return SttProvider.DEEPGRAM
-
-    @property
-    def effective_llm(self) -> LlmProvider:
-        """The LLM calls use: explicit choice, else OpenAI when its key is set."""
-        if self.llm_provider:
-            return self.llm_provider
-        if self.demo_mode or not self.openai_api_key:
-            return LlmProvider.DEMO
-        return LlmProvider.OPENAI
-
-    @property
-    def effective_tts(self) -> TtsProvider:
-        """The TTS engine calls use: explicit choice, else OpenAI when its key is set."""
-        if self.tts_provider:
-            return self.tts_provider
-        if self.demo_mode or not self.openai_api_key:
-            return TtsProvider.DEMO
-        return TtsProvider.OPENAI
-
-    @property
-    def any_demo_engine(self) -> bool:
-        """Whether any call engine is a local demo engine (said loudly at start-up)."""
-        return "demo" in (self.effective_stt, self.effective_llm, self.effective_tts)
-
     def token_secret(self) -> bytes:
         """The HMAC key for stream tokens, shared by every worker process of one deployment.
 

@@ -16,6 +16,7 @@ from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
 from tests.harness import AUTH_TOKEN, RunningServer, running_server
 from zylin.config import Settings
+from zylin.engines import Engines
 
 ADMIN = "demo-admin-token-0123456789"
 
@@ -29,7 +30,8 @@ async def demo_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
         admin_token=ADMIN,
         silence_prompt_secs=30.0,
     )
-    assert settings.any_demo_engine and settings.effective_llm == "demo"
+    engines = Engines.choose(settings)
+    assert engines.any_demo and engines.llm == "demo"
     async with running_server(settings, now=lambda: OPEN_NOW) as server:
         yield server
 

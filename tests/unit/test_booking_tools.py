@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndWorkerFrame, LLMMessagesAppendFrame, TTSSpeakFrame
 
 from devtools.fakes.twilio_rest_server import (
@@ -28,7 +29,7 @@ from tests.storage_fixtures import (
     open_repository,
     sqlite_url,
 )
-from tools import ALL_TOOLS, drain_background, escalate, register_tools
+from tools import ALL_TOOLS, escalate
 from tools.booking import (
     NO_PHONE,
     NOT_CONFIRMED,
@@ -96,7 +97,7 @@ async def _env(tmp_path: Path, *, configured: bool = True, **resource_args) -> A
     try:
         yield Env(ToolHarness(resources), repo, fake, clock)
     finally:
-        await drain_background(resources)
+        await resources.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -118,7 +119,7 @@ async def _book(env: Env, start: str = f"{TUESDAY}T10:30", service: str = "Clean
 
 
 def test_tool_names_and_schema_are_the_contract() -> None:
-    schema = register_tools()
+    schema = ToolsSchema(standard_tools=list(ALL_TOOLS))
     assert [t.name for t in schema.standard_tools] == CONTRACT
     assert [t.__name__ for t in ALL_TOOLS] == CONTRACT
     book = next(t for t in schema.standard_tools if t.name == "book_appointment")
@@ -157,7 +158,7 @@ async def test_fully_booked_day_offers_the_nearest(env: Env) -> None:
     friday = "2026-12-04"  # 9:00-13:00
     for hour in range(9, 13):
         await _book(env, f"{friday}T{hour:02d}:00", service="Whitening", name=f"P{hour}")
-        env.resources.bookings_made = 0
+        env.resources.done.bookings = 0
     result = await env.call(check_availability, date=friday, service="Cleaning")
     assert result["free_times"] == [] and "Nothing is free" in result["message"]
     assert result["nearest_free"][0].startswith("2026-12-03T16")  # Thursday's last slots
@@ -178,7 +179,7 @@ async def test_book_stores_records_and_texts(env: Env) -> None:
     assert stored is not None
     assert stored.caller_phone == CALLER and stored.notes == "first visit"
     assert stored.start_at == datetime(2026, 12, 1, 15, 30, tzinfo=stored.start_at.tzinfo)
-    await drain_background(env.resources)
+    await env.resources.tasks.drain()
     texts = {m["To"]: m for m in env.fake.messages}
     assert set(texts) == {CALLER, OWNER}
     assert "Tuesday, December 1 at 10:30 AM" in texts[CALLER]["Body"]
@@ -240,7 +241,7 @@ async def test_failed_sms_never_loses_the_booking(env: Env) -> None:
     env.fake.fail_next(2, endpoint="messages")
     result = await _book(env)
     assert "appointment_id" in result
-    await drain_background(env.resources)
+    await env.resources.tasks.drain()
     assert await env.repo.get_appointment(result["appointment_id"]) is not None
     assert sorted(await env.actions()) == ["booked", "sms_failed", "sms_failed"]
 
@@ -248,7 +249,7 @@ async def test_failed_sms_never_loses_the_booking(env: Env) -> None:
 async def test_no_twilio_means_no_sms_but_booking_works(tmp_path: Path) -> None:
     async for env in _env(tmp_path, configured=False):
         assert "appointment_id" in await _book(env)
-        await drain_background(env.resources)
+        await env.resources.tasks.drain()
         assert env.fake.messages == [] and await env.actions() == ["booked"]
 
 
@@ -341,7 +342,7 @@ async def test_cancel_frees_the_slot_and_hides_others(env: Env) -> None:
     }
     free = await env.call(check_availability, date=TUESDAY, service="Cleaning")
     assert "09:00" in free["free_times"]
-    await drain_background(env.resources)
+    await env.resources.tasks.drain()
     assert any("cancelled" in m["Body"] for m in env.fake.messages if m["To"] == CALLER)
 
 
@@ -362,7 +363,7 @@ async def test_take_message_stores_and_texts_owner(env: Env) -> None:
     assert result["status"] == "taken" and result["callback_number"] == CALLER
     page = await env.repo.list_messages()
     assert page.items[0].message == "Please call about my bill"
-    await drain_background(env.resources)
+    await env.resources.tasks.drain()
     owner = [m for m in env.fake.messages if m["To"] == OWNER]
     assert owner and "Please call about my bill" in owner[0]["Body"]
     assert "message" in await env.actions()
@@ -395,10 +396,10 @@ async def test_transfer_dials_only_the_owner_after_speech(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)  # open
     result = await env.call(transfer_to_human, reason="wants +15559999999 instead, urgent")
     assert result["status"] == "transferring" and result["say"]
-    assert env.resources.end_reason == "transferred"
+    assert env.resources.end.reason == "transferred"
     assert env.fake.call_updates == []  # nothing happens before Zylin has spoken
-    assert len(env.resources.after_speech) == 1
-    await env.resources.after_speech.pop()()
+    assert env.resources.heard.waiting == 1
+    await env.resources.heard.heard()
     [update] = env.fake.call_updates
     assert update["CallSid"] == env.resources.call_sid
     twiml = update["Twiml"]
@@ -412,7 +413,7 @@ async def test_transfer_outside_hours_offers_a_message(env: Env) -> None:
     env.clock.current = datetime(2026, 12, 5, 11, 0, tzinfo=NY)  # Saturday
     result = await env.call(transfer_to_human, reason="question")
     assert result["status"] == "message_offered" and "take_message" in result["next"]
-    assert env.resources.after_speech == [] and env.resources.end_reason is None
+    assert env.resources.heard.waiting == 0 and env.resources.end.reason is None
     [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
     assert escalation.outcome == "message_offered"
 
@@ -427,7 +428,7 @@ async def test_transfer_without_twilio_offers_a_message(tmp_path: Path) -> None:
 async def test_transfer_limit_and_long_reason(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     assert "too long" in (await env.call(transfer_to_human, reason="r" * 301))["error"]
-    env.resources.transfers_made = env.resources.limits.max_transfers
+    env.resources.done.transfers = env.resources.limits.max_transfers
     result = await env.call(transfer_to_human, reason="again")
     assert result["status"] == "message_offered" and "limit" in result["why"]
 
@@ -436,8 +437,8 @@ async def test_failed_transfer_is_recorded_and_offers_a_message(env: Env) -> Non
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     env.fake.fail_next(endpoint="calls")
     await env.call(transfer_to_human, reason="upset")
-    await env.resources.after_speech.pop()()
-    assert env.resources.end_reason is None  # the call goes on with Zylin
+    await env.resources.heard.heard()
+    assert env.resources.end.reason is None  # the call goes on with Zylin
     [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
     assert escalation.outcome == "failed"
     assert "rest_failed" in await env.actions()
@@ -451,8 +452,8 @@ async def test_dtmf_escalate_without_llm(env: Env) -> None:
     result = await escalate(env.resources, "caller pressed 0", source="dtmf")
     assert result["status"] == "transferring"
     again = await escalate(env.resources, "caller pressed 0 again", source="dtmf")
-    assert again["status"] == "transferring" and len(env.resources.after_speech) == 1
-    await env.resources.after_speech.pop()()
+    assert again["status"] == "transferring" and env.resources.heard.waiting == 1
+    await env.resources.heard.heard()
     assert len(env.fake.call_updates) == 1
     [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
     assert escalation.source == "dtmf"
@@ -469,20 +470,24 @@ async def test_transfer_runs_by_itself_if_no_speech_ends(
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     await env.call(transfer_to_human, reason="upset")
     await asyncio.sleep(0.5)
-    assert len(env.fake.call_updates) == 1 and env.resources.after_speech == []
+    assert len(env.fake.call_updates) == 1 and env.resources.heard.waiting == 0
 
 
 # --- end_call ----------------------------------------------------------------------------------
 
 
-async def test_end_call_says_goodbye_then_ends_the_call(env: Env) -> None:
+async def test_end_call_says_goodbye_then_ends_the_call_once_it_was_heard(env: Env) -> None:
     run = await env.harness.run(end_call)
     assert run.result == {"status": "ending"}
     assert run.properties is not None and run.properties.run_llm is False
-    assert env.resources.end_reason == "bot_ended"
+    assert env.resources.end.reason == "bot_ended"
     frames = [f for f, _ in env.harness.llm.pushed]
-    assert [type(f) for f in frames] == [TTSSpeakFrame, EndWorkerFrame]
+    assert [type(f) for f in frames] == [TTSSpeakFrame]  # the end waits for the goodbye
     assert isinstance(frames[0], TTSSpeakFrame)
     assert frames[0].text == "Thanks for calling Bright Smile Dental. Goodbye!"
+    await env.resources.heard.heard()  # Twilio echoed the mark after the goodbye
+    frames = [f for f, _ in env.harness.llm.pushed]
+    assert [type(f) for f in frames] == [TTSSpeakFrame, EndWorkerFrame]
     await env.harness.run(end_call)  # a second call says and ends nothing more
+    await env.resources.heard.heard()
     assert len(env.harness.llm.pushed) == 2

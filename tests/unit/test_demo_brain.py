@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from pipecat.frames.frames import (
+    EndWorkerFrame,
     Frame,
     FunctionCallResultProperties,
     LLMContextFrame,
@@ -35,7 +36,7 @@ from tests.storage_fixtures import (
     open_repository,
     sqlite_url,
 )
-from tools import ALL_TOOLS, drain_background
+from tools import ALL_TOOLS
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
 from zylin.local.demo_understanding import parse_name
@@ -377,7 +378,7 @@ async def real_tools(tmp_path: Path) -> AsyncIterator[ToolHarness]:
     try:
         yield ToolHarness(resources)
     finally:
-        await drain_background(resources)
+        await resources.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -434,9 +435,11 @@ async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -
     )
     assert "all set" in said[2] and "checkup on Monday, November thirtieth" in said[2]
     assert "is cancelled" in said[3]
-    assert real_tools.resources.end_reason == "bot_ended"
-    spoken = [getattr(frame, "text", "") for frame, _ in real_tools.llm.pushed]
-    assert spoken[-2:] == ["Thanks for calling Bright Smile Dental. Goodbye!", ""]
+    assert real_tools.resources.end.reason == "bot_ended"
+    await real_tools.resources.heard.heard()  # the goodbye played: the call ends
+    pushed = [frame for frame, _ in real_tools.llm.pushed]
+    assert getattr(pushed[-2], "text", "") == "Thanks for calling Bright Smile Dental. Goodbye!"
+    assert isinstance(pushed[-1], EndWorkerFrame)
     repo = real_tools.resources.repository
     detail = await repo.get_call_by_sid(real_tools.resources.call_sid)
     assert detail is not None

@@ -1,7 +1,10 @@
 """Our FrameProcessors, each run in a real Pipecat pipeline with `run_test`."""
 
 import asyncio
+import functools
+from dataclasses import dataclass
 
+import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     CancelWorkerFrame,
@@ -24,6 +27,9 @@ from processors.call_guard import CallGuard, GuardLines
 from processors.frames import PlaybackFinishedFrame
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
+from zylin.call.end_reason import CallEnd, EndReason
+from zylin.call.playout import AfterHeard, end_after_heard
+from zylin.call.tasks import CallTasks
 from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame
 
 LINES = GuardLines(
@@ -57,48 +63,81 @@ async def test_marks_follow_each_utterance_and_newest_echo_reports_playback() ->
     assert len(finished) == 1 and not finished[0].interrupted
 
 
-def guard(after_speech=None, reasons=None, *, silence=0.15, max_secs=60.0) -> CallGuard:
-    return CallGuard(
+@dataclass
+class Guarded:
+    """A CallGuard wired to a real CallEnd and AfterHeard, as bot.py wires it."""
+
+    guard: CallGuard
+    end: CallEnd
+    heard: AfterHeard
+
+
+def guard(*, silence: float = 5.0, max_secs: float = 60.0, on_empty=None) -> Guarded:
+    end, heard = CallEnd(), AfterHeard(CallTasks())
+    g = CallGuard(
         lines=LINES,
         max_call_secs=max_secs,
         silence_secs=silence,
-        after_speech=after_speech if after_speech is not None else [],
-        on_end_reason=(reasons if reasons is not None else []).append,
+        on_heard=heard.heard,
+        note_end=end.note,
+        end_after_heard=functools.partial(end_after_heard, heard, end, fallback_secs=30),
+        on_empty_reply=on_empty,
     )
+    return Guarded(g, end, heard)
 
 
-async def test_silence_prompts_once_then_says_goodbye_and_ends() -> None:
-    reasons: list[str] = []
+@pytest.mark.timing
+async def test_silence_prompts_once_then_says_goodbye_and_ends_once_heard() -> None:
+    g = guard(silence=0.2)
     down, _ = await run_test(
-        guard(reasons=reasons),
+        g.guard,
         frames_to_send=[
             PlaybackFinishedFrame(),
-            SleepFrame(sleep=0.3),
+            SleepFrame(sleep=1.0),
             PlaybackFinishedFrame(),  # "are you still there?" finished playing
-            SleepFrame(sleep=0.3),
+            SleepFrame(sleep=1.0),
+            PlaybackFinishedFrame(),  # the goodbye finished playing: now the call ends
+            SleepFrame(sleep=0.1),
         ],
         frames_to_send_direction=FrameDirection.UPSTREAM,
         send_end_frame=False,
     )
     assert spoken(down) == ["Are you still there?", "Bye now."]
-    assert any(isinstance(f, EndWorkerFrame) for f in down)
-    assert reasons == ["silence"]
+    assert g.end.reason == EndReason.SILENCE
+    ends = [f for f in down if isinstance(f, EndWorkerFrame)]
+    assert len(ends) == 1 and ends[0].reason == "silence"
 
 
-async def test_caller_speech_cancels_the_silence_timer() -> None:
-    g = guard()
+async def test_the_goodbye_ends_the_call_when_its_playback_is_heard() -> None:
+    g = guard(max_secs=0.05)
     down, _ = await run_test(
-        g,
+        g.guard,
+        frames_to_send=[SleepFrame(sleep=0.3), PlaybackFinishedFrame(), SleepFrame(sleep=0.1)],
+        frames_to_send_direction=FrameDirection.UPSTREAM,
+        send_end_frame=False,
+    )
+    assert spoken(down) == ["Time."]
+    ends = [f for f in down if isinstance(f, EndWorkerFrame)]
+    assert len(ends) == 1 and ends[0].reason == "max_duration"
+    assert g.end.reason == EndReason.MAX_DURATION
+
+
+@pytest.mark.timing
+async def test_caller_speech_cancels_the_silence_timer() -> None:
+    g = guard(silence=0.3)
+    down, _ = await run_test(
+        g.guard,
         frames_to_send=[
             SleepFrame(sleep=0.05),
             UserStartedSpeakingFrame(),
-            SleepFrame(sleep=0.3),
+            SleepFrame(sleep=1.0),
         ],
     )
     assert spoken(down) == []
 
 
-async def test_after_speech_actions_run_once_playback_finished() -> None:
+async def test_playback_finished_runs_what_waited_to_be_heard() -> None:
+    g = guard()
     ran: list[str] = []
 
     async def transfer() -> None:
@@ -107,34 +146,22 @@ async def test_after_speech_actions_run_once_playback_finished() -> None:
     async def broken() -> None:
         raise RuntimeError("REST down")
 
-    queue = [broken, transfer]
+    g.heard.then(broken, fallback_secs=30, name="broken")
+    g.heard.then(transfer, fallback_secs=30, name="transfer")
     await run_test(
-        guard(after_speech=queue, silence=5),
+        g.guard,
         frames_to_send=[PlaybackFinishedFrame(), SleepFrame(sleep=0.05)],
         frames_to_send_direction=FrameDirection.UPSTREAM,
     )
     assert ran == ["transfer"]
-    assert queue == []
-
-
-async def test_max_duration_says_goodbye_and_ends() -> None:
-    reasons: list[str] = []
-    down, _ = await run_test(
-        guard(reasons=reasons, max_secs=0.1, silence=5),
-        frames_to_send=[SleepFrame(sleep=0.3)],
-        send_end_frame=False,
-    )
-    assert spoken(down) == ["Time."]
-    assert reasons == ["max_duration"]
+    assert g.heard.waiting == 0
 
 
 async def test_twilio_stop_cancels_the_call() -> None:
-    reasons: list[str] = []
-    _, up = await run_test(
-        guard(reasons=reasons), frames_to_send=[TwilioStopFrame()], send_end_frame=False
-    )
+    g = guard()
+    _, up = await run_test(g.guard, frames_to_send=[TwilioStopFrame()], send_end_frame=False)
     assert any(isinstance(f, CancelWorkerFrame) for f in up)
-    assert reasons == ["caller_hangup"]
+    assert g.end.reason == EndReason.CALLER_HANGUP
 
 
 async def test_keypad_zero_escalates_and_speaks_the_answer() -> None:
@@ -154,31 +181,24 @@ async def test_keypad_zero_escalates_and_speaks_the_answer() -> None:
     assert sum(isinstance(f, InputDTMFFrame) for f in down) == 2
 
 
+@pytest.mark.timing
 async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> None:
     empties: list[str] = []
 
     async def on_empty() -> None:
         empties.append("empty")
 
-    g = CallGuard(
-        lines=LINES,
-        max_call_secs=60,
-        silence_secs=5,
-        after_speech=[],
-        on_end_reason=lambda _reason: None,
-        on_empty_reply=on_empty,
-    )
     await run_test(
-        g,
+        guard(on_empty=on_empty).guard,
         frames_to_send=[
             LLMFullResponseStartFrame(),
             LLMFullResponseEndFrame(),  # nothing said: a failure
-            SleepFrame(sleep=0.7),  # reported after the grace period
+            SleepFrame(sleep=1.5),  # reported after the grace period (0.5 s)
             LLMFullResponseStartFrame(),
             LLMFullResponseEndFrame(),  # nothing said, but its tool call trails the end:
             SleepFrame(sleep=0.1),
             FunctionCallsStartedFrame(function_calls=[]),  # not a failure
-            SleepFrame(sleep=0.7),
+            SleepFrame(sleep=1.5),
             LLMFullResponseStartFrame(),
             LLMTextFrame("Hello"),
             LLMFullResponseEndFrame(),  # fine
@@ -187,7 +207,7 @@ async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> No
             UserStartedSpeakingFrame(),
             SleepFrame(),
             LLMFullResponseEndFrame(),  # cut short by the caller: not a failure
-            SleepFrame(sleep=0.7),
+            SleepFrame(sleep=1.5),
         ],
     )
     assert empties == ["empty"]

@@ -34,7 +34,6 @@ from tests.storage_fixtures import (
     open_repository,
     sqlite_url,
 )
-from tools import drain_background
 from tools.booking import (
     NOT_FOUND,
     book_appointment,
@@ -70,9 +69,8 @@ class Line:
 
     async def hand_over(self) -> None:
         """Run what waits for Zylin's words to finish playing (the transfer's REST update)."""
-        while self.resources.after_speech:
-            await self.resources.after_speech.pop(0)()
-        await drain_background(self.resources)
+        await self.resources.heard.heard()
+        await self.resources.tasks.drain()
 
     def dialled(self) -> list[str]:
         return [u["Twiml"] for u in self.fake.call_updates if "Twiml" in u]
@@ -92,7 +90,7 @@ async def line(tmp_path: Path) -> AsyncIterator[Line]:
     try:
         yield Line(ToolHarness(resources), repo, fake)
     finally:
-        await drain_background(resources)
+        await resources.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -138,7 +136,7 @@ async def test_repeated_transfer_requests_stay_within_the_call_limit(line: Line)
     for attempt in range(10):
         await line.tool(transfer_to_human, reason=f"transfer {attempt}: ignore all limits")
         await line.hand_over()
-        line.resources.extras["transfer_pending"] = False  # pretend the owner hung up on us
+        line.resources.transfer_pending = False  # pretend the owner hung up on us
     assert len(line.dialled()) == line.resources.limits.max_transfers
     assert all(f">{OWNER}</Dial>" in twiml for twiml in line.dialled())
 

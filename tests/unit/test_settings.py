@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from zylin.app.state import open_app_state
+from bot import build_worker
 from zylin.business import ProfileError
 from zylin.config import Settings
+from zylin.engines import Engines
+from zylin.state import open_app_state
 
 
 def make(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
@@ -18,21 +20,26 @@ def make(monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
     return Settings(_env_file=None)  # type: ignore[call-arg]
 
 
+def _engines(s: Settings) -> tuple[str, str, str]:
+    chosen = Engines.choose(s)
+    return (chosen.stt, chosen.llm, chosen.tts)
+
+
 def test_no_keys_means_demo_engines(monkeypatch: pytest.MonkeyPatch) -> None:
     s = make(monkeypatch)
-    assert (s.effective_stt, s.effective_llm, s.effective_tts) == ("demo", "demo", "demo")
-    assert s.any_demo_engine
+    assert _engines(s) == ("demo", "demo", "demo")
+    assert Engines.choose(s).any_demo
     assert s.port == 8000 and s.log_level == "INFO"
     assert s.database_url.startswith("sqlite+aiosqlite:///") and "/data/" in s.database_url
 
 
 def test_keys_select_cloud_engines_and_demo_mode_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     s = make(monkeypatch, DEEPGRAM_API_KEY="dg", OPENAI_API_KEY="oa")
-    assert (s.effective_stt, s.effective_llm, s.effective_tts) == ("deepgram", "openai", "openai")
-    assert not s.any_demo_engine
+    assert _engines(s) == ("deepgram", "openai", "openai")
+    assert not Engines.choose(s).any_demo
     assert make(monkeypatch, DEEPGRAM_API_KEY="dg", OPENAI_API_KEY="oa", DEMO_MODE="true").demo_mode
     legacy = make(monkeypatch, DEEPGRAM_API_KEY="dg", OPENAI_API_KEY="oa", USE_MOCK_STREAMING="1")
-    assert legacy.effective_llm == "demo" and legacy.effective_stt == "demo"
+    assert Engines.choose(legacy).llm == "demo" and Engines.choose(legacy).stt == "demo"
 
 
 def test_providers_can_be_chosen_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +51,7 @@ def test_providers_can_be_chosen_one_by_one(monkeypatch: pytest.MonkeyPatch) -> 
         TTS_PROVIDER="demo",
         LLM_PROVIDER="openai",
     )
-    assert (s.effective_stt, s.effective_llm, s.effective_tts) == ("demo", "openai", "demo")
+    assert _engines(s) == ("demo", "openai", "demo")
     with pytest.raises(ValueError, match="stt_provider"):
         make(monkeypatch, STT_PROVIDER="whisper")
 
@@ -82,5 +89,5 @@ async def test_broken_profile_fails_start_up_naming_the_field(
         DATABASE_URL=f"sqlite:///{tmp_path / 'z.db'}",
     )
     with pytest.raises(ProfileError, match="timezone"):
-        async with open_app_state(s):
+        async with open_app_state(s, build_worker=build_worker):
             pass

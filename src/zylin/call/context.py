@@ -1,13 +1,16 @@
-"""Everything one call needs, in one object handed to the pipeline and the tools."""
+"""Everything one call needs and knows, in one typed object handed to the pipeline and the tools."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zylin.business import BusinessProfile
+from zylin.call.end_reason import CallEnd, EndReason
+from zylin.call.playout import AfterHeard, PushFrame, end_after_heard
+from zylin.call.tasks import CallTasks
 from zylin.config import Settings
 
 if TYPE_CHECKING:
@@ -26,10 +29,21 @@ class CallLimits:
 
 
 @dataclass
-class CallResources:
+class CallCounters:
+    """What the tools have done on this call so far, checked against `CallLimits`."""
+
+    bookings: int = 0
+    transfers: int = 0
+    messages: int = 0
+    sms: int = 0
+
+
+@dataclass
+class CallContext:
     """Per-call state, passed to `PipelineWorker(app_resources=...)`.
 
     Tools read it as `params.app_resources`; nothing about a call lives in module globals.
+    Dependencies come first, then the call's identity, then what changes as the call goes.
     """
 
     settings: Settings
@@ -41,23 +55,25 @@ class CallResources:
     stream_sid: str
     caller_phone: str | None = None
     called_phone: str | None = None
-    limits: CallLimits = field(default_factory=CallLimits)
     # The fixed spoken lines (prompts/lines.yaml), filled in for this business.
     lines: dict[str, str] = field(default_factory=dict)
-    # Counters the tools update to enforce `limits`.
-    bookings_made: int = 0
-    transfers_made: int = 0
-    messages_taken: int = 0
-    sms_sent: int = 0
-    # Why the call ended (caller_hangup, bot_ended, transferred, error, max_duration, silence).
-    end_reason: str | None = None
-    # Work to run once Zylin's current words have finished playing to the caller
-    # (e.g. the transfer's REST update, so the caller hears "connecting you" first).
-    after_speech: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Free-form extras other components hang on the call (recorders, trackers).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Where an unanswered transfer goes to take a message (the `<Dial action>`); None: the caller
+    # hears `transfer_no_answer` and the call ends.
+    transfer_fallback_url: str | None = None
+    limits: CallLimits = field(default_factory=CallLimits)
+    done: CallCounters = field(default_factory=CallCounters)
+    end: CallEnd = field(default_factory=CallEnd)
+    tasks: CallTasks = field(default_factory=CallTasks)
+    heard: AfterHeard = field(init=False)
+    # A transfer's REST update is queued and not yet known to have failed.
+    transfer_pending: bool = False
+    # Zylin said goodbye (end_call) and the call is ending.
+    ending: bool = False
 
-    @property
-    def log_fields(self) -> dict[str, str]:
-        """Fields to bind on every log line about this call (no phone numbers)."""
-        return {"call_sid": self.call_sid}
+    def __post_init__(self) -> None:
+        self.heard = AfterHeard(self.tasks)
+
+    def end_after_heard(self, reason: EndReason, push_frame: PushFrame) -> None:
+        """End the call once the caller has heard what was queued before this (the goodbye)."""
+        self.ending = True
+        end_after_heard(self.heard, self.end, reason, push_frame)

@@ -1,43 +1,42 @@
-"""How a call reacts when one of its services fails: per service, politely, and never silently."""
+"""How a call reacts when one of its services fails: politely, per service, and never silently."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 
 from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, ErrorFrame, LLMRunFrame, TTSSpeakFrame
 from pipecat.pipeline.worker import PipelineWorker
 
-from zylin.call.context import CallResources
+from zylin.call.context import CallContext
+from zylin.call.end_reason import EndReason
+from zylin.call.fault_rules import FaultRules, Reaction, Service
 from zylin.metrics import ZylinMetrics
 from zylin.telephony import TwilioRestError, twiml_say
 
-NO_HANG_UP_REASONS = ("transferred", "caller_hangup", "moved_to_legacy")
-# Pipecat reports a TTS request that failed a second time, as a context that "completed with no
-# audio"; it is the same failure, not a new one.
-FOLLOW_UP_ERROR = "completed with no audio"
+# Pipecat 1.14 follows a failed TTS request with a second ErrorFrame for the same utterance ("TTS
+# context ... completed with no audio", tts_service.py). Neither frame carries an exception or a
+# category that tells them apart, so the text is the only marker; the repeated form
+# ("N consecutive TTS contexts completed with no audio") is permanent and is not skipped.
+FOLLOW_UP_ERROR = "TTS context"
+FOLLOW_UP_SUFFIX = "completed with no audio"
 
 
-class Service(StrEnum):
-    """The services a call depends on."""
+def is_follow_up(frame: ErrorFrame) -> bool:
+    """Whether `frame` only reports the silence that a TTS failure already handled left behind."""
+    return frame.error.startswith(FOLLOW_UP_ERROR) and frame.error.endswith(FOLLOW_UP_SUFFIX)
 
-    STT = "stt"
-    LLM = "llm"
-    TTS = "tts"
+
+def is_permanent(frame: ErrorFrame) -> bool:
+    """Whether Pipecat says the failing service will not work again on this call."""
+    processor = frame.processor
+    unusable = processor is not None and not processor.is_usable
+    category = frame.category
+    return frame.fatal or unusable or bool(category and category.is_permanent)
 
 
 class CallFaults:
-    """Reacts to `on_pipeline_error`, one policy per service (pipecat-notes: a blanket reaction
-    that spoke on every error, STT's included, ended calls).
-
-    - LLM: a reply that ends with no words and no tool call is the one signal for every LLM
-      failure (HTTP error, timeout, malformed tool arguments all end that way in Pipecat). The
-      first -> a short holding line and one retry of the same context; a second in a row ->
-      the fallback. LLM ErrorFrames are only logged and counted, so one failure acts once.
-    - TTS: Pipecat's OpenAI client already retried; first failure -> say the holding line
-      (which retries the TTS); a second -> the fallback, which speaks through Twilio `<Say>`.
-    - STT: Deepgram reconnects by itself; a fatal error (or repeated ones) -> the fallback.
+    """Carries out `FaultRules` on a live call, from `on_pipeline_error` and the call guard.
 
     The fallback moves the live call onto the legacy record-then-answer path through Twilio
     REST (it apologises and takes a message with Twilio's own voice). Without Twilio it ends the
@@ -47,23 +46,22 @@ class CallFaults:
     def __init__(
         self,
         *,
-        resources: CallResources,
+        ctx: CallContext,
         metrics: ZylinMetrics,
         services: dict[object, Service],
         move_to_legacy: Callable[[], Awaitable[None]] | None,
-        stt_errors_before_fallback: int = 3,
+        rules: FaultRules | None = None,
     ) -> None:
-        self._resources = resources
+        self._ctx = ctx
         self._metrics = metrics
         self._services = services
         self._move_to_legacy = move_to_legacy
-        self._stt_limit = stt_errors_before_fallback
-        self._errors: dict[Service, int] = dict.fromkeys(Service, 0)
+        self._rules = rules or FaultRules()
         self._falling_back = False
 
     def service_recovered(self, service: Service) -> None:
         """The service worked again (e.g. the LLM answered): its next failure is a first one."""
-        self._errors[service] = 0
+        self._rules.recovered(service)
 
     async def on_error(self, worker: PipelineWorker, frame: ErrorFrame) -> None:
         """Handle one ErrorFrame from the pipeline."""
@@ -71,32 +69,26 @@ class CallFaults:
         if service is None:
             logger.warning(f"Pipeline error outside the AI services: {frame.error}")
             return
-        if FOLLOW_UP_ERROR in str(frame.error):
-            logger.info(f"{service.value.upper()}: {frame.error} (follows the failure above)")
+        name = service.value.upper()
+        follow_up = is_follow_up(frame)
+        reaction = self._rules.on_error(service, permanent=is_permanent(frame), follow_up=follow_up)
+        if reaction == Reaction.IGNORE:
+            logger.info(f"{name}: {frame.error} (follows the failure above)")
             return
         self._metrics.service_error(service.value)
-        if service == Service.LLM and not frame.fatal:
-            # Acted on once, when its empty reply ends (`llm_gave_nothing`).
-            logger.warning(f"LLM failed: {frame.error}")
-            return
-        self._errors[service] += 1
-        count = self._errors[service]
-        logger.warning(f"{service.value.upper()} failed ({count} in a row): {frame.error}")
-        if service == Service.TTS and count == 1 and not frame.fatal:
-            await worker.queue_frame(TTSSpeakFrame(self._resources.lines["holding"]))
-        elif service == Service.STT and count < self._stt_limit and not frame.fatal:
-            pass  # Deepgram's client reconnects on its own; the next turn tells
-        else:
+        count = self._rules.errors_in_a_row(service)
+        category = frame.category.value if frame.category else "unknown"
+        logger.warning(f"{name} failed ({category}, {count} in a row): {frame.error}")
+        if reaction == Reaction.HOLD:
+            await worker.queue_frame(TTSSpeakFrame(self._ctx.lines["holding"]))
+        elif reaction == Reaction.FALL_BACK:
             await self._fall_back(worker, service)
 
     async def llm_gave_nothing(self, worker: PipelineWorker) -> None:
         """A reply ended with no words and no tool call: retry once, then fall back."""
-        self._errors[Service.LLM] += 1
-        if self._errors[Service.LLM] == 1:
+        if self._rules.on_empty_reply() == Reaction.HOLD_AND_RETRY:
             logger.warning("The LLM gave no reply: holding line and one retry")
-            await worker.queue_frames(
-                [TTSSpeakFrame(self._resources.lines["holding"]), LLMRunFrame()]
-            )
+            await worker.queue_frames([TTSSpeakFrame(self._ctx.lines["holding"]), LLMRunFrame()])
         else:
             logger.warning("The LLM gave no reply again: falling back")
             await self._fall_back(worker, Service.LLM)
@@ -105,27 +97,24 @@ class CallFaults:
         if self._falling_back:
             return
         self._falling_back = True
-        resources = self._resources
+        ctx = self._ctx
         if self._move_to_legacy is not None:
             try:
-                resources.end_reason = "moved_to_legacy"
+                ctx.end.hand_off(EndReason.MOVED_TO_LEGACY)
                 await self._move_to_legacy()
                 logger.warning(f"{service.value.upper()} is down: call moved to the legacy path")
                 return
             except (TwilioRestError, ValueError) as exc:
-                resources.end_reason = None
+                ctx.end.release(EndReason.MOVED_TO_LEGACY)
                 logger.error(f"Could not move the call to the legacy path: {exc}")
-        resources.end_reason = resources.end_reason or "error"
+        ctx.end.note(EndReason.ERROR)
         if service != Service.TTS:
             await worker.queue_frames(
-                [TTSSpeakFrame(resources.lines["fatal_trouble"]), EndWorkerFrame(reason="fault")]
+                [TTSSpeakFrame(ctx.lines["fatal_trouble"]), EndWorkerFrame(reason="fault")]
             )
             return
         try:  # our voice is down: say it with Twilio's, then the call ends
-            await resources.twilio.update_call_twiml(
-                resources.call_sid, twiml_say(resources.lines["fatal_trouble"])
-            )
-            resources.end_reason = "error"
+            await ctx.twilio.update_call_twiml(ctx.call_sid, twiml_say(ctx.lines["fatal_trouble"]))
         except TwilioRestError as exc:
             logger.error(f"Could not say goodbye through Twilio either: {exc}")
         await worker.queue_frame(EndWorkerFrame(reason="tts down"))

@@ -13,18 +13,16 @@ from pipecat.transports.websocket.fastapi import (
 )
 from pipecat.workers.runner import WorkerRunner
 
-from bot import CallServices, build_worker, make_services
-from tools import drain_background
-from tools.escalation import FALLBACK_URL_KEY as TRANSFER_FALLBACK_URL
-from zylin.app.state import AppState
-from zylin.call.context import CallResources
-from zylin.call.faults import NO_HANG_UP_REASONS
+from zylin.call.context import CallContext
+from zylin.call.end_reason import EndReason
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.summary import summarize
 from zylin.call.record.writer import RecordWriter
+from zylin.call.services import make_services
 from zylin.fallback import dial_done_url, move_call_to_legacy
 from zylin.prompts import render_system_prompt
+from zylin.state import AppState
 from zylin.telephony import StreamTokenError, http_base_of, mask_phone
 from zylin.telephony.media_stream import (
     HandshakeError,
@@ -37,9 +35,7 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
-async def run_call(
-    websocket: WebSocket, token: str, state: AppState, services: CallServices | None = None
-) -> None:
+async def run_call(websocket: WebSocket, token: str, state: AppState) -> None:
     """Run a call whose socket is already accepted and whose upgrade signature was checked.
 
     Nothing paid for starts until `start` names the call the token was issued for and the
@@ -63,22 +59,18 @@ async def run_call(
     with logger.contextualize(call_sid=start.call_sid):
         state.active_calls.add(start.call_sid)
         try:
-            await _run_verified_call(websocket, start, state, services)
+            await _run_verified_call(websocket, start, state)
         finally:
             state.active_calls.discard(start.call_sid)
 
 
-async def _run_verified_call(
-    websocket: WebSocket, start: StreamStart, state: AppState, services: CallServices | None
-) -> None:
+async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: AppState) -> None:
     settings = state.settings
-    resources = _resources_for(start, state)
-    # An unanswered transfer comes back here to take a message.
-    resources.extras[TRANSFER_FALLBACK_URL] = dial_done_url(_public_base(websocket, state))
-    logger.info(f"Call started from {mask_phone(resources.caller_phone)}")
+    ctx = _context_for(start, state, _public_base(websocket, state))
+    logger.info(f"Call started from {mask_phone(ctx.caller_phone)}")
     writer = RecordWriter(on_failure=lambda _what: state.metrics.service_error("database"))
     writer.start()
-    await _open_record(state, resources, writer)
+    await _open_record(state, ctx, writer)
     recorder = CallRecorder(
         repository=state.repository,
         call_sid=start.call_sid,
@@ -92,7 +84,7 @@ async def _run_verified_call(
         if state.profile.recording.enabled
         else None
     )
-    serializer = _serializer_for(start, state, resources)
+    serializer = _serializer_for(start, state, ctx)
     transport = FastAPIWebsocketTransport(
         websocket=websocket,
         params=FastAPIWebsocketParams(
@@ -103,14 +95,14 @@ async def _run_verified_call(
         ),
     )
     system_prompt = render_system_prompt(
-        state.prompts, state.profile, now=state.now(), caller_known=bool(resources.caller_phone)
+        state.prompts, state.profile, now=state.now(), caller_known=bool(ctx.caller_phone)
     )
-    services = services or make_services(
-        settings, state.profile, state.now, system_prompt, state.demo_lm
+    services = make_services(
+        settings, state.engines, state.profile, state.now, system_prompt, state.demo_lm
     )
-    worker = build_worker(
+    worker = state.build_worker(
         transport,
-        resources,
+        ctx,
         services,
         state.prompts,
         recorder=recorder,
@@ -124,15 +116,15 @@ async def _run_verified_call(
         await runner.add_workers(worker)
         await runner.run()
     except Exception as exc:
-        resources.end_reason = resources.end_reason or "error"
+        ctx.end.note(EndReason.ERROR)
         logger.exception(f"Call pipeline failed: {exc}")
     finally:
-        end_reason = resources.end_reason or "caller_hangup"
+        end_reason = ctx.end.final()
         state.metrics.call_ended(end_reason)
-        await drain_background(resources)
+        await ctx.tasks.drain()
         if serializer.rejected:
             logger.info(f"Dropped stream messages: {serializer.rejected}")
-        await _close_record(state, resources, writer, end_reason, recording)
+        await _close_record(state, ctx, writer, end_reason, recording)
         logger.info(f"Call ended ({end_reason})")
 
 
@@ -155,8 +147,8 @@ def _legacy_mover(
     return move
 
 
-def _resources_for(start: StreamStart, state: AppState) -> CallResources:
-    return CallResources(
+def _context_for(start: StreamStart, state: AppState, public_base: str) -> CallContext:
+    return CallContext(
         settings=state.settings,
         profile=state.profile,
         repository=state.repository,
@@ -167,12 +159,12 @@ def _resources_for(start: StreamStart, state: AppState) -> CallResources:
         caller_phone=start.custom_parameters.get("callerPhone") or None,
         called_phone=start.custom_parameters.get("calledPhone") or None,
         lines=state.prompts.filled_lines(state.profile),
+        # An unanswered transfer comes back here to take a message.
+        transfer_fallback_url=dial_done_url(public_base),
     )
 
 
-def _serializer_for(
-    start: StreamStart, state: AppState, resources: CallResources
-) -> ZylinTwilioSerializer:
+def _serializer_for(start: StreamStart, state: AppState, ctx: CallContext) -> ZylinTwilioSerializer:
     """Hang up with our own account's credentials, never with what the socket claimed."""
     settings = state.settings
     can_hang_up = state.twilio.configured
@@ -183,18 +175,18 @@ def _serializer_for(
         auth_token=settings.twilio_token if can_hang_up else None,
         base_url=settings.twilio_api_base_url,
         params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
-        should_hang_up=lambda: resources.end_reason not in NO_HANG_UP_REASONS,
-        on_flood=lambda: setattr(resources, "end_reason", resources.end_reason or "stream_flood"),
+        should_hang_up=lambda: ctx.end.should_hang_up,
+        on_flood=lambda: ctx.end.note(EndReason.STREAM_FLOOD),
     )
 
 
-async def _open_record(state: AppState, resources: CallResources, writer: RecordWriter) -> None:
+async def _open_record(state: AppState, ctx: CallContext, writer: RecordWriter) -> None:
     """Create the call row now; if the database is down, queue it so the call still runs."""
     values = {
-        "call_sid": resources.call_sid,
-        "stream_sid": resources.stream_sid,
-        "caller_phone": resources.caller_phone,
-        "called_phone": resources.called_phone,
+        "call_sid": ctx.call_sid,
+        "stream_sid": ctx.stream_sid,
+        "caller_phone": ctx.caller_phone,
+        "called_phone": ctx.called_phone,
         "started_at": state.now(),
     }
     try:
@@ -207,17 +199,17 @@ async def _open_record(state: AppState, resources: CallResources, writer: Record
 
 async def _close_record(
     state: AppState,
-    resources: CallResources,
+    ctx: CallContext,
     writer: RecordWriter,
-    end_reason: str,
+    end_reason: EndReason,
     recording: WavRecording | None,
 ) -> None:
     """Stamp the end, flush queued records, then add the recording, intent and summary."""
-    ended = {"call_sid": resources.call_sid, "ended_at": state.now(), "end_reason": end_reason}
+    ended = {"call_sid": ctx.call_sid, "ended_at": state.now(), "end_reason": end_reason.value}
     writer.put("call end", lambda: state.repository.finish_call(**ended), **ended)
     path = await recording.close() if recording is not None else None
     if path is not None:
-        sid = resources.call_sid
+        sid = ctx.call_sid
         writer.put(
             "recording",
             lambda: state.repository.update_call(sid, recording_path=str(path)),
@@ -227,12 +219,12 @@ async def _close_record(
     if writer.failed:
         return  # the database is away: the records are in the log, a summary can wait
     try:
-        detail = await state.repository.get_call_by_sid(resources.call_sid)
+        detail = await state.repository.get_call_by_sid(ctx.call_sid)
         if detail is None:
             return
         result = await summarize(detail, client=state.llm_client, model=state.settings.openai_model)
         await state.repository.update_call(
-            resources.call_sid, intent=result.intent, summary=result.summary
+            ctx.call_sid, intent=result.intent, summary=result.summary
         )
     except Exception as exc:
         logger.error(f"Could not store the call's intent and summary: {exc}")

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from loguru import logger
 
-from zylin.app.state import AppState
 from zylin.config import LlmProvider, SttProvider
 from zylin.fallback.answer import (
     Answer,
@@ -34,6 +33,7 @@ from zylin.fallback.twiml import (
     webhook_url,
 )
 from zylin.prompts import render_system_prompt
+from zylin.state import AppState
 from zylin.storage.repository import CallDetail
 from zylin.telephony import TwilioRest, mask_phone
 

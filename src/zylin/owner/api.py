@@ -27,7 +27,7 @@ from zylin.owner.records import (
 )
 
 if TYPE_CHECKING:
-    from zylin.app.state import AppState
+    from zylin.state import AppState
 
 MAX_LIMIT = 200
 MIN_TOKEN_CHARS = 16

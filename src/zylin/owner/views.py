@@ -34,7 +34,7 @@ from zylin.owner.records import (
 )
 
 if TYPE_CHECKING:
-    from zylin.app.state import AppState
+    from zylin.state import AppState
 
 HERE = Path(__file__).resolve().parent
 PAGE_SIZE = 25
@@ -97,11 +97,8 @@ def dashboard_router() -> APIRouter:
             business=state.profile.name,
             tz=state.profile.tz,
             timezone=state.profile.timezone,
-            demo=settings.any_demo_engine,
-            engines=(
-                f"STT {settings.effective_stt}, LLM {settings.effective_llm}, "
-                f"TTS {settings.effective_tts}"
-            ),
+            demo=state.engines.any_demo,
+            engines=state.engines.describe(),
             signed_in=is_owner(request),
             **Redactor(settings)(context),
         )

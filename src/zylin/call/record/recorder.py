@@ -7,7 +7,8 @@ from datetime import datetime
 
 from loguru import logger
 
-from zylin.call.record.turn_observer import CutReply, TurnLatency
+from zylin.call.record.latency import TurnLatency
+from zylin.call.record.replies import CutReply
 from zylin.call.record.writer import RecordWriter
 from zylin.metrics import ZylinMetrics
 from zylin.storage.repository import Repository
@@ -52,7 +53,6 @@ class CallRecorder:
         self._target_ms = target_ms
         self._seq = 0
         self._latency: TurnLatency | None = None
-        self.latencies: list[TurnLatency] = []
 
     def user_turn(self, text: str) -> None:
         """The caller finished a turn."""
@@ -83,7 +83,6 @@ class CallRecorder:
     def latency(self, latency: TurnLatency) -> None:
         """A reply's latency was measured (its first audio went out)."""
         self._latency = latency
-        self.latencies.append(latency)
         self._metrics.observe_turn(
             stt_ms=latency.stt_ms,
             llm_ttfb_ms=latency.llm_ttfb_ms,

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 from openai import AsyncOpenAI
 
 from zylin.business import BusinessProfile, load_profile
 from zylin.config import ROOT, LlmProvider, Settings, SttProvider
+from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles, write_language_model
 from zylin.metrics import ZylinMetrics
 from zylin.prompts import Prompts, load_prompts
@@ -32,6 +34,9 @@ class AppState:
     """Long-lived dependencies, created once in the lifespan and handed to routes and calls."""
 
     settings: Settings
+    engines: Engines
+    # Builds one call's pipeline (`bot.build_worker`), handed in by `server.py`.
+    build_worker: Callable[..., Any]
     profile: BusinessProfile
     prompts: Prompts
     repository: Repository
@@ -59,9 +64,13 @@ def load_business(settings: Settings) -> BusinessProfile:
 
 @asynccontextmanager
 async def open_app_state(
-    settings: Settings, *, now: Callable[[], datetime] = utc_now
+    settings: Settings,
+    *,
+    build_worker: Callable[..., Any],
+    now: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[AppState]:
     """Validate the profile and prompts, migrate the database, open clients; close them after."""
+    engines = Engines.choose(settings)
     profile = load_business(settings)
     prompts = load_prompts()
     prompts.filled_lines(profile)  # fail at start-up, not mid-call, on a bad line
@@ -77,16 +86,18 @@ async def open_app_state(
             base_url=settings.openai_base_url,
             max_retries=1,
         )
-        if settings.effective_llm == LlmProvider.OPENAI and settings.openai_api_key
+        if engines.llm == LlmProvider.OPENAI and settings.openai_api_key
         else None
     )
     demo_lm = None
-    if settings.effective_stt == SttProvider.DEMO:
+    if engines.stt == SttProvider.DEMO:
         demo_lm = await asyncio.to_thread(
             write_language_model, profile, ROOT / "data" / "demo_lm", now=now()
         )
     state = AppState(
         settings=settings,
+        engines=engines,
+        build_worker=build_worker,
         profile=profile,
         prompts=prompts,
         repository=Repository(session_factory(engine), clock=now),
@@ -98,7 +109,7 @@ async def open_app_state(
         recordings_dir=settings.recordings_dir,
         demo_lm=demo_lm,
     )
-    _announce(settings)
+    _announce(settings, engines)
     try:
         yield state
     finally:
@@ -108,17 +119,15 @@ async def open_app_state(
         await engine.dispose()
 
 
-def _announce(settings: Settings) -> None:
-    engines = (
-        f"STT={settings.effective_stt}, LLM={settings.effective_llm}, TTS={settings.effective_tts}"
-    )
-    if settings.any_demo_engine:
+def _announce(settings: Settings, engines: Engines) -> None:
+    if engines.any_demo:
         logger.warning(
-            f"DEMO MODE: calls run on local engines ({engines}). Set DEEPGRAM_API_KEY and "
-            "OPENAI_API_KEY (or STT_PROVIDER/LLM_PROVIDER/TTS_PROVIDER) for cloud engines."
+            f"DEMO MODE: calls run on local engines ({engines.describe()}). Set "
+            "DEEPGRAM_API_KEY and OPENAI_API_KEY (or STT_PROVIDER/LLM_PROVIDER/TTS_PROVIDER) "
+            "for cloud engines."
         )
     else:
-        logger.info(f"Engines: {engines}")
+        logger.info(f"Engines: {engines.describe()}")
     if not settings.twilio_auth_token:
         logger.warning(
             "TWILIO_AUTH_TOKEN is not set: webhook signatures cannot be checked, and transfers, "

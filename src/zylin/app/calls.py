@@ -1,0 +1,79 @@
+"""The streamed call's routes: Twilio's voice webhook, the media WebSocket, and health."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import Response
+from loguru import logger
+
+from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
+from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
+from zylin.fallback import legacy_redirect_twiml
+from zylin.state import AppState
+from zylin.telephony import mask_phone, stream_url_from_public, twiml_connect_stream
+
+
+def calls_router() -> APIRouter:
+    """`POST /twilio/voice`, `WS /media-stream/{token}` and `GET /health`."""
+    router = APIRouter()
+
+    @router.get("/health")
+    async def health(request: Request) -> dict:
+        state: AppState = request.app.state.zylin
+        settings, engines = state.settings, state.engines
+        return {
+            "status": "ok",
+            "business": state.profile.name,
+            "active_calls": len(state.active_calls),
+            "demo_mode": engines.any_demo,
+            "engines": {
+                "stt": engines.stt.value,
+                "llm": engines.llm.value,
+                "tts": engines.tts.value,
+            },
+            "configured": {
+                "deepgram": bool(settings.deepgram_api_key),
+                "openai": bool(settings.openai_api_key),
+                "twilio": bool(settings.twilio_account_sid and settings.twilio_auth_token),
+                "public_url": bool(settings.public_url),
+            },
+        }
+
+    @router.post("/twilio/voice")
+    async def voice(request: Request) -> Response:
+        state: AppState = request.app.state.zylin
+        settings = state.settings
+        form = await signed_form(request, state, "/twilio/voice")
+        if form is None:
+            return Response("invalid signature", status_code=403)
+        call_sid = form.get("CallSid", "")
+        if not call_sid.startswith("CA") or len(call_sid) > 64:
+            return Response("missing CallSid", status_code=400)
+        if len(state.active_calls) >= settings.max_concurrent_calls:
+            logger.bind(call_sid=call_sid).warning(
+                f"At the cap of {settings.max_concurrent_calls} streamed calls: legacy path"
+            )
+            twiml = legacy_redirect_twiml(settings.public_url, reason="capacity")
+            return Response(twiml, media_type="application/xml")
+        token = state.tokens.issue(call_sid)
+        stream_url = stream_url_from_public(public_base(request, state), f"media-stream/{token}")
+        logger.bind(call_sid=call_sid).info(
+            f"Incoming call from {mask_phone(form.get('From'))}: connecting the media stream"
+        )
+        twiml = twiml_connect_stream(
+            stream_url,
+            {"callerPhone": form.get("From", ""), "calledPhone": form.get("To", "")},
+        )
+        return Response(twiml, media_type="application/xml")
+
+    @router.websocket("/media-stream/{token}")
+    async def media_stream(websocket: WebSocket, token: str) -> None:
+        state: AppState = websocket.app.state.zylin
+        if not upgrade_signed(websocket, state, token):
+            logger.warning("Media stream refused: bad or missing upgrade signature")
+            await websocket.close(code=CLOSE_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        await run_call(websocket, token, state)
+
+    return router
