@@ -28,8 +28,8 @@ from zylin.local.language_model import (
     normalize,
     write_language_model,
 )
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode, make_decoder
 from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
-from zylin.local.pocketsphinx_worker import DECODER_SAMPLE_RATE
 
 PROFILE = {
     **ISSUE_PROFILE,
@@ -160,3 +160,12 @@ async def test_decoding_in_the_worker_process_keeps_the_event_loop_responsive() 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         PocketsphinxSTTService(lm_path=tmp_path / "nope.lm")
+
+
+async def test_make_decoder_is_set_up_from_the_business_model(lm: LanguageModelFiles) -> None:
+    decoder = make_decoder(lm.lm_path, lm.dict_path)
+    assert decoder.config["dict"] == str(lm.dict_path)
+    assert decoder.config["samprate"] == DECODER_SAMPLE_RATE
+    audio = await phone_audio("I would like to book a cleaning on Monday")
+    pcm16k = await create_file_resampler().resample(audio, PHONE_RATE, DECODER_SAMPLE_RATE)
+    assert {"book", "cleaning", "monday"} <= set(decode(decoder, pcm16k).split())
