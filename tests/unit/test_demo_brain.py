@@ -38,7 +38,7 @@ from tests.storage_fixtures import (
 from tools import ALL_TOOLS, drain_background
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
-from zylin.local.demo_understanding import parse_name
+from zylin.local.demo_understanding import parse_name, understand
 from zylin.telephony import TwilioRest
 
 PROFILE = ISSUE_PROFILE
@@ -470,3 +470,26 @@ async def test_takes_a_message_with_the_real_tool(real_tools: ToolHarness) -> No
 )
 def test_parse_name_drops_the_words_around_a_name(heard: str, name: str | None) -> None:
     assert parse_name(heard) == name
+
+
+@pytest.mark.parametrize(
+    ("heard", "awaiting", "name"),
+    [
+        ("Okay, okay, so my name is Ann", None, "Ann"),
+        ("Okay, okay, so my name is Ann", "name", "Ann"),
+        ("Hi, um, I'd like to book, my name is Ann Lee", None, "Ann Lee"),
+        ("Sure! This is Alex Tester.", None, "Alex Tester"),
+        ("this is Alex Tester", "name", "Alex Tester"),
+        ("it's Priya", "name", "Priya"),
+        ("Thanks, it's Priya", "name", "Priya"),
+        ("Yeah, I'm Sam", "name", "Sam"),
+        ("Priya", "name", "Priya"),
+        ("Priya", None, None),  # a bare word is a name only when one was asked for
+        ("no", "name", None),
+    ],
+)
+def test_understand_reads_the_name_after_its_cue(
+    heard: str, awaiting: str | None, name: str | None
+) -> None:
+    profile = BusinessProfile.model_validate(PROFILE)
+    assert understand(heard, profile, NOW, awaiting=awaiting).name == name
