@@ -9,19 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from devtools.caller.audio import RATE, resample
+from zylin.local.pocketsphinx_decoder import make_decoder
 
 _DECODER: Any = None  # one per worker process
 
 
 def _make_decoder(lm: str | None, dictionary: str | None) -> Any:
-    from pocketsphinx import Decoder
-
-    options: dict[str, object] = {"samprate": 16000, "loglevel": "FATAL"}
-    if lm:
-        options["lm"] = lm
-    if dictionary:
-        options["dict"] = dictionary
-    return Decoder(**options)
+    return make_decoder(lm, dictionary)
 
 
 def _init_worker(lm: str | None, dictionary: str | None) -> None:

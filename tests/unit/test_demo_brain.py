@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ from tests.storage_fixtures import (
 from tools import ALL_TOOLS
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
-from zylin.local.demo_understanding import parse_name
+from zylin.local.demo_understanding import (
+    parse_day,
+    parse_name,
+    parse_time,
+    tokenize,
+    understand,
+)
+from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
 from zylin.telephony import TwilioRest
 
 PROFILE = ISSUE_PROFILE
@@ -473,3 +481,53 @@ async def test_takes_a_message_with_the_real_tool(real_tools: ToolHarness) -> No
 )
 def test_parse_name_drops_the_words_around_a_name(heard: str, name: str | None) -> None:
     assert parse_name(heard) == name
+
+
+@pytest.mark.parametrize(
+    ("heard", "awaiting", "name"),
+    [
+        ("Okay, okay, so my name is Ann", None, "Ann"),
+        ("Okay, okay, so my name is Ann", "name", "Ann"),
+        ("Hi, um, I'd like to book, my name is Ann Lee", None, "Ann Lee"),
+        ("Sure! This is Alex Tester.", None, "Alex Tester"),
+        ("this is Alex Tester", "name", "Alex Tester"),
+        ("it's Priya", "name", "Priya"),
+        ("Thanks, it's Priya", "name", "Priya"),
+        ("Yeah, I'm Sam", "name", "Sam"),
+        ("Priya", "name", "Priya"),
+        ("Priya", None, None),  # a bare word is a name only when one was asked for
+        ("no", "name", None),
+    ],
+)
+def test_understand_reads_the_name_after_its_cue(
+    heard: str, awaiting: str | None, name: str | None
+) -> None:
+    profile = BusinessProfile.model_validate(PROFILE)
+    assert understand(heard, profile, NOW, awaiting=awaiting).name == name
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "said"),
+    [(11, 0, "eleven a.m."), (14, 30, "two thirty p.m."), (9, 5, "nine oh five a.m.")],
+)
+def test_times_are_said_as_the_parser_reads_them(hour: int, minute: int, said: str) -> None:
+    assert time_words(hour, minute) == said
+    assert parse_time(tokenize(said), expecting=True) == dt_time(hour, minute)
+
+
+def test_every_bookable_time_and_day_said_by_the_brain_reads_back() -> None:
+    for hour in range(7, 20):
+        for minute in range(0, 60, 5):
+            said = tokenize(time_words(hour, minute))
+            assert parse_time(said, expecting=True) == dt_time(hour, minute), said
+    today = NOW.date()
+    for day in range(1, 32):
+        said = tokenize(f"december {ordinal_words(day)}")
+        assert parse_day(said, today) == date(2026, 12, day), said
+
+
+def test_numbers_from_num2words_are_said_without_hyphens_or_and() -> None:
+    assert number_words(45) == "forty five"
+    assert number_words(105) == "one hundred five"
+    assert ordinal_words(21) == "twenty first"
+    assert money_words("$250") == "two hundred fifty dollars"

@@ -26,10 +26,12 @@ from zylin.local.language_model import (
     LanguageModelFiles,
     business_sentences,
     normalize,
+    read_dictionary_words,
     write_language_model,
 )
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode, make_decoder
 from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
-from zylin.local.pocketsphinx_worker import DECODER_SAMPLE_RATE
+from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
 
 PROFILE = {
     **ISSUE_PROFILE,
@@ -160,3 +162,26 @@ async def test_decoding_in_the_worker_process_keeps_the_event_loop_responsive() 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         PocketsphinxSTTService(lm_path=tmp_path / "nope.lm")
+
+
+async def test_make_decoder_is_set_up_from_the_business_model(lm: LanguageModelFiles) -> None:
+    decoder = make_decoder(lm.lm_path, lm.dict_path)
+    assert decoder.config["dict"] == str(lm.dict_path)
+    assert decoder.config["samprate"] == DECODER_SAMPLE_RATE
+    audio = await phone_audio("I would like to book a cleaning on Monday")
+    pcm16k = await create_file_resampler().resample(audio, PHONE_RATE, DECODER_SAMPLE_RATE)
+    assert {"book", "cleaning", "monday"} <= set(decode(decoder, pcm16k).split())
+
+
+def test_spoken_numbers_are_words_the_language_model_and_dictionary_know(
+    lm: LanguageModelFiles,
+) -> None:
+    # The brain says prices and times with num2words; the model must spell them alike.
+    expected = "one hundred five dollars at two thirty"
+    assert normalize("$105 at 2:30") == expected.split()
+    assert money_words("$105") == "one hundred five dollars"
+    dictionary = read_dictionary_words()
+    said = [number_words(n) for n in range(1000)] + [ordinal_words(d) for d in range(1, 32)]
+    said += [time_words(h, m) for h in range(24) for m in range(60)]
+    assert {w for line in said for w in line.split()} <= dictionary | {"a.m.", "p.m."}
+    assert {"thirty", "forty", "five", "a.m.", "p.m."} <= lm.vocabulary

@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pocketsphinx import Decoder, get_model_path
 
 from zylin.business import BusinessProfile
 from zylin.fallback.audio import decode_wav, resample
 from zylin.local.language_model import LanguageModelFiles, write_language_model
+from zylin.local.pocketsphinx_decoder import make_decoder
 
 DEEPGRAM_API = "https://api.deepgram.com"
 DECODER_RATE = 16000
@@ -67,14 +67,7 @@ def pocketsphinx_transcribe(pcm16k: bytes, model: LanguageModelFiles | None) -> 
     A decoder per recording: it loads in ~15 ms with the business's small dictionary, and
     pocketsphinx decoders must not be shared between threads.
     """
-    kwargs: dict[str, str | int] = {
-        "hmm": get_model_path("en-us/en-us"),
-        "samprate": DECODER_RATE,
-        "loglevel": "FATAL",
-    }
-    if model is not None:
-        kwargs.update(lm=str(model.lm_path), dict=str(model.dict_path))
-    decoder = Decoder(**kwargs)
+    decoder = make_decoder(model.lm_path, model.dict_path) if model else make_decoder()
     decoder.start_utt()
     decoder.process_raw(pcm16k, no_search=False, full_utt=True)
     decoder.end_utt()

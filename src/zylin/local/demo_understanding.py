@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from zylin.business.profile import BusinessProfile
+from zylin.local.demo_names import parse_name
 from zylin.local.spoken import (
     MONTH_WORDS,
     ORDINAL_VALUES,
@@ -133,13 +134,6 @@ _STOPWORDS = set(
         "has",
         "be",
     ]
-)
-_NAME_FILLERS = re.compile(
-    r"^(?:(?:yes|yeah|sure|okay|ok|um|uh|hi|hello)\b[\s,]*)*"
-    # The recognizer often drops a word of "my name is": "my name Ann", "my Ann", "name Ann".
-    r"(?:(?:my name is|my name's|my name|name is|name's|this is|it's|it is|i'm|i am called"
-    r"|i am|call me|my|name)\b)?\s*",
-    re.I,
 )
 
 
@@ -326,17 +320,6 @@ def parse_phone(words: list[str]) -> str | None:
     return best if len(best) >= 7 else None
 
 
-def parse_name(text: str) -> str | None:
-    """A caller's name from "my name is Ann Lee", "this is Ann", or a bare "Ann Lee"."""
-    cleaned = re.sub(r"[^A-Za-z' -]", " ", text).strip()
-    cleaned = _NAME_FILLERS.sub("", cleaned).strip()
-    cleaned = re.sub(r"\b(please|thanks|thank you)\b", "", cleaned, flags=re.I).strip()
-    parts = [p for p in cleaned.split() if p.lower() not in ("and", "the", "a")][:4]
-    if not parts:
-        return None
-    return " ".join(p[:1].upper() + p[1:].lower() for p in parts)
-
-
 def match_faq(words: list[str], profile: BusinessProfile) -> str | None:
     """The FAQ answer whose question shares the most content words with the utterance."""
     said = {w.rstrip("s") for w in words if w not in _STOPWORDS}
@@ -377,10 +360,8 @@ def understand(
         u.time = parse_time(words, expecting=awaiting in ("time", "new_time"))
     u.phone = parse_phone(words)
     u.this_number = any(_has(joined, c) for c in _THIS_NUMBER) and u.phone is None
-    name_cue = re.search(r"\b(my name is|my name's|this is|name is)\b", joined)
-    if awaiting == "name" or name_cue:
-        source = text[name_cue.start() :] if name_cue and awaiting != "name" else text
-        u.name = parse_name(source) if not (u.no and len(words) == 1) else None
+    if not (u.no and len(words) == 1):
+        u.name = parse_name(text, bare=awaiting == "name")
     if not u.intent and not u.info:
         u.faq_answer = match_faq(words, profile)
     for w in words:

@@ -26,14 +26,8 @@ from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 from pocketsphinx import get_model_path
 
-from zylin.local.pocketsphinx_worker import (
-    DECODER_SAMPLE_RATE,
-    DecoderConfig,
-    decode,
-    decode_in_worker,
-    init_worker,
-    make_decoder,
-)
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode
+from zylin.local.pocketsphinx_worker import DecoderConfig, decode_in_worker, init_worker
 
 
 class PocketsphinxSTTService(SegmentedSTTService):
@@ -124,7 +118,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
 
     async def _load(self) -> None:
         if self._in_process and self._decoder is None:
-            self._decoder = await asyncio.to_thread(make_decoder, self._config)
+            self._decoder = await asyncio.to_thread(self._config.build)
         elif not self._in_process and self._pool is None:
             self._pool = await asyncio.to_thread(self._start_pool)
 

@@ -4,58 +4,22 @@ from __future__ import annotations
 
 import re
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORDINAL_ONES = [
-    "zeroth",
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
-]
-_ORDINAL_TENS = {"twentieth": 20, "thirtieth": 30}
+from num2words import num2words
 
-WORD_VALUES: dict[str, int] = {w: i for i, w in enumerate(_ONES)}
-WORD_VALUES.update({w: i * 10 for i, w in enumerate(_TENS) if w != "_"})
+
+def _as_said(words: str) -> str:
+    """num2words' spelling as callers (and the pronunciation dictionary) have it.
+
+    num2words writes "forty-five" and the British "one hundred and five"; the CMU dictionary
+    has no hyphenated words, and the demo's lines and corpus say "one hundred five".
+    """
+    return words.replace("-", " ").replace(",", "").replace(" and ", " ")
+
+
+# Word -> value tables for reading numbers back (num2words only writes them).
+WORD_VALUES: dict[str, int] = {num2words(n): n for n in [*range(20), *range(20, 100, 10)]}
 WORD_VALUES["oh"] = 0
-ORDINAL_VALUES: dict[str, int] = {w: i for i, w in enumerate(_ORDINAL_ONES) if i}
-ORDINAL_VALUES.update(_ORDINAL_TENS)
+ORDINAL_VALUES: dict[str, int] = {num2words(n, to="ordinal"): n for n in [*range(1, 20), 20, 30]}
 
 WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MONTH_WORDS = [
@@ -75,27 +39,17 @@ MONTH_WORDS = [
 
 
 def number_words(n: int) -> str:
-    """0..999 as words ("forty five"), the way eSpeak and callers say them."""
-    if n < 0 or n > 999:
+    """A cardinal as said aloud: 45 -> "forty five", 105 -> "one hundred five"."""
+    if n < 0:
         raise ValueError(f"{n} out of range")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
-    hundreds, rest = divmod(n, 100)
-    head = f"{_ONES[hundreds]} hundred"
-    return head if rest == 0 else f"{head} {number_words(rest)}"
+    return _as_said(num2words(n))
 
 
 def ordinal_words(n: int) -> str:
     """1..31 as an ordinal ("twenty first"), for dates."""
-    if 1 <= n < 20:
-        return _ORDINAL_ONES[n]
-    tens, ones = divmod(n, 10)
-    if ones == 0:
-        return {2: "twentieth", 3: "thirtieth"}[tens]
-    return f"{_TENS[tens]} {_ORDINAL_ONES[ones]}"
+    if not 1 <= n <= 31:
+        raise ValueError(f"{n} is not a day of the month")
+    return _as_said(num2words(n, to="ordinal"))
 
 
 def time_words(hour: int, minute: int, *, with_meridiem: bool = True) -> str:
@@ -120,7 +74,11 @@ def money_words(price: str) -> str:
 
 
 def parse_number(words: list[str], start: int) -> tuple[int | None, int]:
-    """Read a cardinal at words[start:] ("forty five", "12"); returns (value, words used)."""
+    """Read a cardinal at words[start:] ("forty five", "12"); returns (value, words used).
+
+    Ours, not a library's: num2words only writes numbers, and a caller's numbers here are
+    small (clock times, days, phone digits), read from the tables above.
+    """
     if start >= len(words):
         return None, 0
     first = words[start]

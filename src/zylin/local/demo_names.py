@@ -1,0 +1,97 @@
+"""A caller's name from one turn: the words after "my name is", "this is", or a bare name."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_FILLERS = frozenset(
+    ("yes", "yeah", "sure", "okay", "ok", "um", "uh", "hi", "hello", "hey", "so", "well", "oh")
+)
+_NOT_NAMES = frozenset(("and", "the", "a"))
+# Cues that introduce a name wherever they are said: "okay so my name is Ann".
+_INTRO_CUES: tuple[tuple[str, ...], ...] = (
+    ("my", "name", "is"),
+    ("my", "name's"),
+    ("name", "is"),
+    ("this", "is"),
+)
+# Cues that count only at the start (after fillers), longest first. The recognizer often
+# drops a word of "my name is": "my name Ann", "my Ann", "name Ann".
+_OPENING_CUES: tuple[tuple[str, ...], ...] = (
+    ("i", "am", "called"),
+    *_INTRO_CUES,
+    ("name's",),
+    ("it", "is"),
+    ("it's",),
+    ("i'm",),
+    ("i", "am"),
+    ("call", "me"),
+    ("my", "name"),
+    ("my",),
+    ("name",),
+)
+_MAX_NAME_WORDS = 4
+
+
+def _words_without_courtesies(text: str) -> list[str]:
+    """The text's words, as said, minus "please", "thanks" and "thank you"."""
+    words = _WORD.findall(text)
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        low = words[i].lower()
+        if low in ("please", "thanks"):
+            i += 1
+        elif low == "thank" and i + 1 < len(words) and words[i + 1].lower() == "you":
+            i += 2
+        else:
+            kept.append(words[i])
+            i += 1
+    return kept
+
+
+def _after_intro_cue(lower: list[str]) -> int | None:
+    """Index of the first word after the first intro cue, or None when there is none."""
+    for i in range(len(lower)):
+        for cue in _INTRO_CUES:
+            if tuple(lower[i : i + len(cue)]) == cue:
+                return i + len(cue)
+    return None
+
+
+def _after_opening(lower: list[str]) -> int:
+    """Index of the first word after the leading fillers and an opening cue, if any."""
+    i = 0
+    while i < len(lower) and lower[i] in _FILLERS:
+        i += 1
+    for cue in _OPENING_CUES:
+        if tuple(lower[i : i + len(cue)]) == cue:
+            return i + len(cue)
+    return i
+
+
+def parse_name(text: str, *, bare: bool = True) -> str | None:
+    """A caller's name from "my name is Ann Lee", "okay so this is Ann", or a bare "Ann Lee".
+
+    Works on words throughout, so a cue found anywhere in the turn marks where the name
+    starts in the same words it is read from.
+
+    Args:
+        text: The caller's turn as transcribed.
+        bare: Whether a turn without an intro cue may be a name (when a name was asked for).
+
+    Returns:
+        The name, each word capitalised, at most four words; None when there is none.
+    """
+    words = _words_without_courtesies(text)
+    lower = [w.lower() for w in words]
+    start = _after_intro_cue(lower)
+    if start is None:
+        if not bare:
+            return None
+        start = _after_opening(lower)
+    parts = [w for w in words[start:] if w.lower() not in _NOT_NAMES][:_MAX_NAME_WORDS]
+    if not parts:
+        return None
+    return " ".join(p[:1].upper() + p[1:].lower() for p in parts)
