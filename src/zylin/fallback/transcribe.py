@@ -81,11 +81,11 @@ async def deepgram_prerecorded(
         raise TranscriptionError(f"Deepgram answered HTTP {exc.status_code}") from exc
     except httpx.HTTPError as exc:
         raise TranscriptionError(f"Deepgram request failed: {type(exc).__name__}") from exc
-    try:
-        channel = response.results.channels[0]  # type: ignore[union-attr]
-        return str(channel.alternatives[0].transcript).strip()
-    except (AttributeError, IndexError, TypeError) as exc:
-        raise TranscriptionError("Deepgram answered an unexpected body") from exc
+    results = getattr(response, "results", None)  # None: an "accepted" (callback) answer
+    alternatives = results.channels[0].alternatives if results and results.channels else None
+    if not alternatives or alternatives[0].transcript is None:
+        raise TranscriptionError("Deepgram answered an unexpected body")
+    return str(alternatives[0].transcript).strip()
 
 
 def pocketsphinx_transcribe(pcm16k: bytes, model: LanguageModelFiles | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Connect, Parameter, Stream, VoiceResponse
 
 
 def twiml_connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
@@ -11,11 +11,10 @@ def twiml_connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
     Twilio forbids a query string on the Stream URL, so call data travels as `<Parameter>`s
     (they arrive in the `start` message's `customParameters`).
     """
-    response = VoiceResponse()
-    stream = response.connect().stream(url=stream_url)
+    stream = Stream(url=stream_url)
     for name, value in parameters.items():
-        stream.parameter(name=name, value=value)
-    return response.to_xml()
+        stream.append(Parameter(name=name, value=value))
+    return VoiceResponse().append(Connect().append(stream)).to_xml()
 
 
 def twiml_say(text: str, *, hangup: bool = True) -> str:
