@@ -45,7 +45,7 @@ def recording_sid(n: int) -> str:
     return f"RE{n:032x}"
 
 
-def speech_wav(text: str) -> bytes:
+async def speech_wav(text: str) -> bytes:
     """eSpeak speech at 8 kHz in a WAV, as Twilio would record the caller.
 
     eSpeak's output varies slightly between runs and pocketsphinx is touchy: at 140 words a
@@ -53,7 +53,7 @@ def speech_wav(text: str) -> bytes:
     cleaning") come out with the same meaning every time.
     """
     pcm, rate = synthesize(text, rate_wpm=140)
-    return wav_bytes(resample(pcm, rate, 8000), 8000)
+    return wav_bytes(await resample(pcm, rate, 8000), 8000)
 
 
 def twiml(response: httpx.Response) -> ET.Element:
@@ -94,11 +94,11 @@ def call_form(n: int, **extra: str) -> dict[str, str]:
     }
 
 
-def recorded_form(fakes: Fakes, n: int, rec: int, text: str | None) -> dict[str, str]:
+async def recorded_form(fakes: Fakes, n: int, rec: int, text: str | None) -> dict[str, str]:
     """The <Record> action's form; `text` None leaves the recording unregistered (404)."""
     sid = recording_sid(rec)
     url = (
-        fakes.twilio.add_recording(sid, speech_wav(text))
+        fakes.twilio.add_recording(sid, await speech_wav(text))
         if text is not None
         else f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{sid}"
     )
@@ -119,8 +119,9 @@ DEMO = {"demo_mode": True}
 class DeepgramPrerecorded(FakeServer):
     """Deepgram's pre-recorded `POST /v1/listen` (the live fake only speaks WebSocket)."""
 
-    def __init__(self, transcript: str) -> None:
+    def __init__(self, transcript: str, *, fail_status: int | None = None) -> None:
         self.transcript = transcript
+        self.fail_status = fail_status
         self.requests: list[dict[str, Any]] = []
         super().__init__()
 
@@ -137,6 +138,8 @@ class DeepgramPrerecorded(FakeServer):
         self.requests.append({"query": dict(request.query), "bytes": len(body)})
         if request.headers.get("Authorization") != f"Token {DEEPGRAM_KEY}":
             return web.json_response({"err_code": "INVALID_AUTH"}, status=401)
+        if self.fail_status is not None:
+            return web.json_response({"err_code": "FAKE_FAILURE"}, status=self.fail_status)
         alternative = {"transcript": self.transcript, "confidence": 0.98, "words": []}
         return web.json_response(
             {"metadata": {}, "results": {"channels": [{"alternatives": [alternative]}]}}
@@ -154,7 +157,7 @@ async def test_every_legacy_webhook_needs_twilio_signature(tmp_path: Path) -> No
             "/twilio/voice-legacy/message",
             "/twilio/status",
         ]
-        form = recorded_form(fakes, 1, 1, "hello")
+        form = await recorded_form(fakes, 1, 1, "hello")
         for path in paths:
             assert (await post(server, path, form, signed=False)).status_code == 403
             url = server.url + path
@@ -183,7 +186,7 @@ async def test_demo_greets_records_and_answers_a_question(tmp_path: Path) -> Non
             "playBeep": "true",
             "trim": "trim-silence",
         }
-        form = recorded_form(fakes, 1, 1, "What are your opening hours?")
+        form = await recorded_form(fakes, 1, 1, "What are your opening hours?")
         root = twiml(await post(server, record.attrib["action"], form))
         assert verbs(root) == ["Say", "Record", "Redirect"]
         detail = await server.state.repository.get_call_by_sid(call_sid(1))
@@ -208,14 +211,14 @@ async def test_demo_greets_records_and_answers_a_question(tmp_path: Path) -> Non
 async def test_demo_booking_request_records_a_message(tmp_path: Path) -> None:
     async with zylin(tmp_path, **DEMO) as (fakes, server):
         await post(server, "/twilio/voice-legacy", call_form(2))
-        form = recorded_form(fakes, 2, 1, "I'd like to book a cleaning.")
+        form = await recorded_form(fakes, 2, 1, "I'd like to book a cleaning.")
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=1", form))
         assert "can't book or change appointments on this line" in said(root)
         assert "after the beep" in said(root)
         action = root.find("Record").attrib["action"]  # type: ignore[union-attr]
         assert action == "/twilio/voice-legacy/message"
 
-        form = recorded_form(fakes, 2, 2, "What are your opening hours?")
+        form = await recorded_form(fakes, 2, 2, "What are your opening hours?")
         root = twiml(await post(server, action, form))
         assert verbs(root) == ["Say", "Hangup"]
         assert "passed your message on" in said(root)
@@ -243,7 +246,7 @@ async def test_silence_and_the_turn_limit_end_politely(tmp_path: Path) -> None:
         assert detail is not None and detail.call.end_reason == "legacy_no_input"
 
         await post(server, "/twilio/voice-legacy", call_form(4))
-        form = recorded_form(fakes, 4, 1, "What are your opening hours?")
+        form = await recorded_form(fakes, 4, 1, "What are your opening hours?")
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=6", form))
         assert verbs(root) == ["Say", "Hangup"]
         assert "Monday nine a.m." in said(root) and "Goodbye" in said(root)
@@ -265,7 +268,7 @@ async def test_cloud_answers_with_openai_and_takes_a_message(tmp_path: Path) -> 
             ),
         )
         await post(server, "/twilio/voice-legacy", call_form(5))
-        form = recorded_form(fakes, 5, 1, "Are you open on Saturday?")
+        form = await recorded_form(fakes, 5, 1, "Are you open on Saturday?")
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=1", form))
         assert said(root) == "Sorry, we are closed on Saturdays."
         assert verbs(root) == ["Say", "Record", "Redirect"]
@@ -279,10 +282,17 @@ async def test_cloud_answers_with_openai_and_takes_a_message(tmp_path: Path) -> 
             "role": "user",
             "content": "Are you open on Saturday?",
         }
-        assert deepgram.requests[0]["query"]["model"] == server.settings.deepgram_model
+        sent = deepgram.requests[0]
+        assert sent["query"] == {
+            "model": server.settings.deepgram_model,
+            "smart_format": "true",
+            "punctuate": "true",
+            "language": "en-US",
+        }
+        assert sent["bytes"] > 1000  # the recording itself
 
         deepgram.transcript = "Please have someone call me about Saturday."
-        form = recorded_form(fakes, 5, 2, "Please have someone call me.")
+        form = await recorded_form(fakes, 5, 2, "Please have someone call me.")
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=2", form))
         assert verbs(root) == ["Say", "Hangup"]
         # The second request carried the conversation so far.
@@ -300,7 +310,7 @@ async def test_cloud_answers_with_openai_and_takes_a_message(tmp_path: Path) -> 
 async def test_missing_recording_still_answers_and_keeps_the_url(tmp_path: Path) -> None:
     async with zylin(tmp_path, **DEMO) as (fakes, server):
         await post(server, "/twilio/voice-legacy", call_form(6))
-        form = recorded_form(fakes, 6, 9, None)  # Twilio answers 404 for it
+        form = await recorded_form(fakes, 6, 9, None)  # Twilio answers 404 for it
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=1", form))
         assert verbs(root) == ["Say", "Hangup"]
         assert "technical trouble" in said(root)
@@ -317,7 +327,7 @@ async def test_llm_failure_still_answers_and_keeps_the_transcription(tmp_path: P
     async with deepgram, zylin(tmp_path, deepgram_base_url=deepgram.ws_url) as (fakes, server):
         fakes.openai.queue_chat(Failure(500), Failure(500), Failure(500))
         await post(server, "/twilio/voice-legacy", call_form(7))
-        form = recorded_form(fakes, 7, 1, "I need to move my appointment.")
+        form = await recorded_form(fakes, 7, 1, "I need to move my appointment.")
         root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=1", form))
         assert verbs(root) == ["Say", "Hangup"]
         assert "technical trouble" in said(root)
@@ -329,6 +339,26 @@ async def test_llm_failure_still_answers_and_keeps_the_transcription(tmp_path: P
         assert detail is not None and detail.call.end_reason == "legacy_error"
         failure = next(a for a in detail.actions if a.kind == "legacy_failure")
         assert failure.detail is not None and failure.detail["stage"] == "llm"
+
+
+async def test_deepgram_failure_still_answers_and_keeps_the_recording(tmp_path: Path) -> None:
+    deepgram = DeepgramPrerecorded("never heard", fail_status=500)
+    async with deepgram, zylin(tmp_path, deepgram_base_url=deepgram.ws_url) as (fakes, server):
+        await post(server, "/twilio/voice-legacy", call_form(17))
+        form = await recorded_form(fakes, 17, 4, "What are your opening hours?")
+        root = twiml(await post(server, "/twilio/voice-legacy/recorded?turn=1", form))
+        assert verbs(root) == ["Say", "Hangup"]
+        assert "technical trouble" in said(root)
+        assert len(deepgram.requests) == 1  # one attempt: the webhook has a budget
+        messages = (await server.state.repository.list_messages()).items
+        assert len(messages) == 1 and recording_sid(4) in messages[0].message
+        assert "could not be transcribed" in messages[0].message
+        detail = await server.state.repository.get_call_by_sid(call_sid(17))
+        assert detail is not None and detail.call.end_reason == "legacy_error"
+        failure = next(a for a in detail.actions if a.kind == "legacy_failure")
+        assert failure.detail is not None and failure.detail["stage"] == "stt"
+        assert "HTTP 500" in failure.detail["error"]
+        assert fakes.openai.chat_requests == []
 
 
 async def test_forged_recording_url_is_never_fetched_with_our_credentials(tmp_path: Path) -> None:

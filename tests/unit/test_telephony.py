@@ -14,6 +14,7 @@ from zylin.telephony import (
     stream_url_from_public,
     twiml_connect_stream,
     twiml_dial,
+    twiml_say,
 )
 
 
@@ -48,7 +49,38 @@ def test_dial_twiml_only_has_the_number_given() -> None:
     xml = twiml_dial(
         "+15551230000", caller_id=None, timeout_secs=20, fallback_url=None, say="Sorry."
     )
-    assert '<Dial timeout="20">+15551230000</Dial>' in xml
+    root = ElementTree.fromstring(xml)
+    assert [child.tag for child in root] == ["Dial", "Say"]
+    dial = root.find("Dial")
+    assert dial is not None and dial.attrib == {"timeout": "20"}
+    assert dial.text == "+15551230000" and list(dial) == []
+    assert root.findtext("Say") == "Sorry."
+
+
+def test_dial_twiml_carries_caller_id_and_fallback_url() -> None:
+    xml = twiml_dial(
+        "+15551230000",
+        caller_id="+15550009999",
+        timeout_secs=20,
+        fallback_url="https://h/twilio/voice-legacy/dial-done?a=1&b=2",
+        say="Nobody & nothing <here>.",
+    )
+    root = ElementTree.fromstring(xml)
+    dial = root.find("Dial")
+    assert dial is not None and dial.attrib == {
+        "timeout": "20",
+        "callerId": "+15550009999",
+        "action": "https://h/twilio/voice-legacy/dial-done?a=1&b=2",
+    }
+    assert root.findtext("Say") == "Nobody & nothing <here>."
+
+
+def test_say_twiml_hangs_up_unless_told_not_to() -> None:
+    root = ElementTree.fromstring(twiml_say("Closed & <gone>."))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+    assert root.findtext("Say") == "Closed & <gone>."
+    root = ElementTree.fromstring(twiml_say("Hold on.", hangup=False))
+    assert [child.tag for child in root] == ["Say"]
 
 
 def test_signature_matches_twilio_validator() -> None:

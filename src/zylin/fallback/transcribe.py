@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+from deepgram.core.api_error import ApiError
 
 from zylin.business import BusinessProfile
 from zylin.fallback.audio import decode_wav, resample
@@ -35,6 +37,17 @@ def deepgram_rest_base(base_url: str | None) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
+def _environment(base_url: str | None) -> DeepgramClientEnvironment:
+    """The SDK's endpoints with REST (`base`) on our Deepgram; only REST is used here."""
+    live = DeepgramClientEnvironment.PRODUCTION
+    return DeepgramClientEnvironment(
+        base=deepgram_rest_base(base_url),
+        production=live.production,
+        agent=live.agent,
+        agent_rest=live.agent_rest,
+    )
+
+
 async def deepgram_prerecorded(
     wav: bytes,
     *,
@@ -43,22 +56,36 @@ async def deepgram_prerecorded(
     model: str,
     timeout_secs: float = 8.0,
 ) -> str:
-    """Text of a WAV recording from `POST /v1/listen` (Deepgram's pre-recorded REST API)."""
-    url = f"{deepgram_rest_base(base_url)}/v1/listen"
-    params = {"model": model, "smart_format": "true", "punctuate": "true", "language": "en-US"}
-    headers = {"Authorization": f"Token {api_key}", "Content-Type": "audio/wav"}
+    """Text of a WAV recording from `POST /v1/listen` (Deepgram's pre-recorded REST API).
+
+    One attempt, no SDK retries: the webhook must answer Twilio within its budget, and a
+    failure still keeps the recording as a message.
+    """
     try:
-        async with httpx.AsyncClient(timeout=timeout_secs) as client:
-            response = await client.post(url, params=params, headers=headers, content=wav)
+        async with httpx.AsyncClient(timeout=timeout_secs) as http:
+            client = AsyncDeepgramClient(
+                api_key=api_key,
+                environment=_environment(base_url),
+                httpx_client=http,
+                timeout=timeout_secs,
+            )
+            response = await client.listen.v1.media.transcribe_file(
+                request=wav,
+                model=model,
+                smart_format=True,
+                punctuate=True,
+                language="en-US",
+                request_options={"max_retries": 0},
+            )
+    except ApiError as exc:
+        raise TranscriptionError(f"Deepgram answered HTTP {exc.status_code}") from exc
     except httpx.HTTPError as exc:
         raise TranscriptionError(f"Deepgram request failed: {type(exc).__name__}") from exc
-    if response.status_code != 200:
-        raise TranscriptionError(f"Deepgram answered HTTP {response.status_code}")
-    try:
-        channel = response.json()["results"]["channels"][0]
-        return str(channel["alternatives"][0]["transcript"]).strip()
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise TranscriptionError("Deepgram answered an unexpected body") from exc
+    results = getattr(response, "results", None)  # None: an "accepted" (callback) answer
+    alternatives = results.channels[0].alternatives if results and results.channels else None
+    if not alternatives or alternatives[0].transcript is None:
+        raise TranscriptionError("Deepgram answered an unexpected body")
+    return str(alternatives[0].transcript).strip()
 
 
 def pocketsphinx_transcribe(pcm16k: bytes, model: LanguageModelFiles | None) -> str:
@@ -94,16 +121,16 @@ class LocalTranscriber:
                 )
             return self._model
 
-    def _transcribe(self, wav: bytes) -> str:
-        pcm, rate = decode_wav(wav)
-        # Twilio trims the recording's silence; the decoder wants a little on each side.
-        pad = bytes(int(PAD_SECS * DECODER_RATE) * 2)
-        pcm16k = pad + resample(pcm, rate, DECODER_RATE) + pad
+    def _decode(self, pcm16k: bytes) -> str:
         return pocketsphinx_transcribe(pcm16k, self._language_model())
 
     async def transcribe(self, wav: bytes) -> str:
         """Text of a WAV recording, decoded in a worker thread."""
         try:
-            return await asyncio.to_thread(self._transcribe, wav)
+            pcm, rate = decode_wav(wav)
+            # Twilio trims the recording's silence; the decoder wants a little on each side.
+            pad = bytes(int(PAD_SECS * DECODER_RATE) * 2)
+            pcm16k = pad + await resample(pcm, rate, DECODER_RATE) + pad
+            return await asyncio.to_thread(self._decode, pcm16k)
         except Exception as exc:
             raise TranscriptionError(f"pocketsphinx failed: {exc}") from exc

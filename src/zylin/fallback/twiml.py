@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
-from xml.sax.saxutils import escape, quoteattr
+
+from twilio.twiml.voice_response import VoiceResponse
 
 ENTRY_PATH = "/twilio/voice-legacy"
 RECORDED_PATH = "/twilio/voice-legacy/recorded"
@@ -11,7 +12,6 @@ MESSAGE_PATH = "/twilio/voice-legacy/message"
 DIAL_DONE_PATH = "/twilio/voice-legacy/dial-done"
 RECORD_MAX_SECS = 30
 RECORD_SILENCE_SECS = 3
-_XML = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
 def webhook_url(public_base: str | None, path: str, **query: str | int) -> str:
@@ -45,8 +45,9 @@ def legacy_redirect_twiml(public_base: str | None, *, reason: str = "service_fai
             document to resolve a relative URL against. None gives a relative URL.
         reason: Why (service_failure, capacity, ...), stored with the call.
     """
-    url = legacy_entry_url(public_base, reason=reason)
-    return f'<Response><Redirect method="POST">{escape(url)}</Redirect></Response>'
+    response = VoiceResponse()
+    response.redirect(legacy_entry_url(public_base, reason=reason), method="POST")
+    return response.to_xml(xml_declaration=False)
 
 
 def say_and_record(text: str, *, action_url: str, no_input_url: str) -> str:
@@ -55,12 +56,18 @@ def say_and_record(text: str, *, action_url: str, no_input_url: str) -> str:
     Twilio skips the action when the recording is empty and runs the next verb instead, so
     the redirect after `<Record>` is how silence reaches us (a POST without RecordingUrl).
     """
-    return (
-        f"{_XML}<Response><Say>{escape(text)}</Say>"
-        f'<Record action={quoteattr(action_url)} method="POST" maxLength="{RECORD_MAX_SECS}" '
-        f'timeout="{RECORD_SILENCE_SECS}" playBeep="true" trim="trim-silence"/>'
-        f'<Redirect method="POST">{escape(no_input_url)}</Redirect></Response>'
+    response = VoiceResponse()
+    response.say(text)
+    response.record(
+        action=action_url,
+        method="POST",
+        max_length=RECORD_MAX_SECS,
+        timeout=RECORD_SILENCE_SECS,
+        play_beep=True,
+        trim="trim-silence",
     )
+    response.redirect(no_input_url, method="POST")
+    return response.to_xml()
 
 
 def dial_done_url(public_base: str) -> str:
@@ -70,9 +77,14 @@ def dial_done_url(public_base: str) -> str:
 
 def hang_up() -> str:
     """End the call with nothing more said."""
-    return f"{_XML}<Response><Hangup/></Response>"
+    response = VoiceResponse()
+    response.hangup()
+    return response.to_xml()
 
 
 def say_and_hang_up(text: str) -> str:
     """Speak a last line and end the call."""
-    return f"{_XML}<Response><Say>{escape(text)}</Say><Hangup/></Response>"
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return response.to_xml()

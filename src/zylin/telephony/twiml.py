@@ -1,0 +1,40 @@
+"""TwiML for the stream path: connect the media stream, speak a line, ring the owner."""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Connect, Parameter, Stream, VoiceResponse
+
+
+def twiml_connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
+    """TwiML that connects the call to our Media Streams WebSocket.
+
+    Twilio forbids a query string on the Stream URL, so call data travels as `<Parameter>`s
+    (they arrive in the `start` message's `customParameters`).
+    """
+    stream = Stream(url=stream_url)
+    for name, value in parameters.items():
+        stream.append(Parameter(name=name, value=value))
+    return VoiceResponse().append(Connect().append(stream)).to_xml()
+
+
+def twiml_say(text: str, *, hangup: bool = True) -> str:
+    """TwiML that speaks a line with Twilio's own voice (the fallback when our TTS is down)."""
+    response = VoiceResponse()
+    response.say(text)
+    if hangup:
+        response.hangup()
+    return response.to_xml()
+
+
+def twiml_dial(
+    number: str, *, caller_id: str | None, timeout_secs: int, fallback_url: str | None, say: str
+) -> str:
+    """TwiML that rings the owner; if nobody answers, `fallback_url` takes a message.
+
+    The number is the `<Dial>`'s text rather than a `<Number>` noun: Twilio treats both alike
+    and the bare form is what the rest of the code and its tests look for.
+    """
+    response = VoiceResponse()
+    response.dial(number, timeout=int(timeout_secs), caller_id=caller_id, action=fallback_url)
+    response.say(say)
+    return response.to_xml()
