@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import shlex
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -555,6 +556,19 @@ def speech(text: str) -> bytes:
 
     pcm, rate = synthesize(text, rate_wpm=190)
     return resample(pcm, rate, 8000)
+
+
+def test_usage_examples_print_as_clean_commands_that_parse() -> None:
+    examples = build_parser().format_help().split("examples:\n", 1)[1]
+    examples = examples.split("script lines:", 1)[0]
+    # No run of spaces inside a line: a backslash-newline swallowed by Python left one.
+    assert not [line for line in examples.splitlines() if re.search(r"\S {2,}\S", line)]
+    commands = examples.replace("\\\n", " ").strip().splitlines()
+    assert len(commands) == 3
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "devtools.caller"]
+        assert build_parser().parse_args(argv[3:]).steps or "--script" in argv
 
 
 async def test_cli_prints_both_sides_and_saves_the_call(
