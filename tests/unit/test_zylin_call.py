@@ -29,10 +29,13 @@ from devtools.caller import (
     parse_twiml,
     resample,
     tone,
+    waits,
 )
 from devtools.caller.call import CallClosed
 from devtools.caller.cli import build_parser
+from devtools.caller.playout import Playout
 from devtools.caller.script import Step, parse_script
+from devtools.caller.timeline import Timeline
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PARAMS = {"callerPhone": "+15555550123", "token": "tok-abc", "odd": 'a "quoted" & <b>'}
@@ -499,6 +502,33 @@ async def test_abort_drops_the_connection(server: TwilioSide) -> None:
     await asyncio.wait_for(server.sessions[0].closed.wait(), 2)
     assert not server.sessions[0].events("stop")
     assert call.closed_by == "caller"
+
+
+async def test_waits_wake_on_the_change_itself() -> None:
+    timeline = Timeline()
+    timeline.begin()
+    playout = Playout(timeline, voiced_rms=200.0)
+    closed = asyncio.Event()
+    audio = asyncio.create_task(waits.bot_audio(timeline, playout, closed, 0.0, timeout=5))
+    event = asyncio.create_task(waits.event(timeline, closed, "bot_audio", 0, timeout=5))
+    await asyncio.sleep(0.05)
+    assert not audio.done() and not event.done()
+    t = timeline.now()
+    playout.receive(tone(100), t)
+    assert await asyncio.wait_for(audio, 0.5) == t
+    assert (await asyncio.wait_for(event, 0.5)).t == pytest.approx(t, abs=0.01)
+    # Silence is complete 200 ms after the 100 ms of voice ends, and not before.
+    end = await waits.bot_silence(timeline, playout, closed, 0.0, ms=200, timeout=5)
+    assert end == pytest.approx(t + 0.1, abs=0.021)
+    assert timeline.now() >= end + 0.2
+    later = asyncio.create_task(waits.bot_audio(timeline, playout, closed, t + 60, timeout=5))
+    await asyncio.sleep(0.01)
+    closed.set()
+    timeline.record("closed")
+    with pytest.raises(CallClosed):
+        await asyncio.wait_for(later, 0.5)
+    with pytest.raises(TimeoutError, match=r"no 'mark' event within 0\.05 s"):
+        await waits.event(timeline, asyncio.Event(), "mark", 0, timeout=0.05)
 
 
 # --- audio helpers and scripts -------------------------------------------------------------
