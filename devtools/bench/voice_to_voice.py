@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from devtools.caller import SimulatedCall
-from tests.harness import (
+from devtools.fakes.stack import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     cloud_env,

@@ -27,10 +27,11 @@ from devtools.caller.script import (
 from devtools.caller.transcribe import Transcriber
 from devtools.caller.twiml import TwimlError
 
-USAGE_EXAMPLE = """examples:
+# Raw string: the backslash is the shell line continuation the reader copies, kept as text.
+USAGE_EXAMPLE = r"""examples:
   python -m devtools.caller --say "What are your hours on Friday?" --say "Thanks, bye." \
       --save call.wav
-  python -m devtools.caller --script tests/scripts/booking.txt --voice en-us+f3 --rate 150
+  python -m devtools.caller --script booking.txt --voice en-us+f3 --rate 150
   python -m devtools.caller --server https://abc.ngrok.app --wav question.wav --dtmf 0
 script lines: plain text is spoken; @wav PATH, @dtmf 0, @pause MS, @tone MS,
   @barge MS TEXT (talk over the reply MS in), @end hangup|abrupt|wait, # comment

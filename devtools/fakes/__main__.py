@@ -1,4 +1,4 @@
-"""Run all three fakes in one process: `python -m tests.fakes --deepgram-port 18001 ...`."""
+"""Run all three fakes in one process: `python -m devtools.fakes --deepgram-port 18001 ...`."""
 
 from __future__ import annotations
 

@@ -10,64 +10,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from aiohttp import WSMsgType, web
 
 from devtools.fakes._base import FakeServer, run_forever
-
-WINDOW_MS = 20
-MODEL_INFO = {"name": "general-nova-3", "version": "2025-01-01.0", "arch": "nova-3"}
-MODEL_UUID = "00000000-0000-4000-8000-00000000d3a9"
-
-
-def _mulaw_to_int16(data: bytes) -> np.ndarray:
-    """Decode G.711 mu-law so `encoding=mulaw` streams can be energy-gated too."""
-    u = ~np.frombuffer(data, dtype=np.uint8)
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    magnitude = (((mantissa.astype(np.int32) << 3) + 0x84) << exponent) - 0x84
-    return np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
-
-
-@dataclass(eq=False)
-class _Connection:
-    """Per-socket state: audio clock, current utterance, and the ordered (delayed) sender."""
-
-    ws: web.WebSocketResponse
-    request: web.Request
-    query: dict[str, Any]
-    sample_rate: int
-    encoding: str
-    channels: int
-    tag: str | None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    pending: bytes = b""
-    cursor_ms: int = 0
-    utt_start_ms: int | None = None
-    utt_voiced_ms: int = 0
-    utt_silence_ms: int = 0
-    utt_interims: int = 0
-    last_interim_voiced_ms: int = 0
-    received_ms: int = 0
-    outbox: asyncio.Queue[tuple[float, dict[str, Any] | None]] = field(
-        default_factory=asyncio.Queue
-    )
-
-    @property
-    def bytes_per_window(self) -> int:
-        width = 1 if self.encoding in ("mulaw", "alaw") else 2
-        return self.sample_rate * WINDOW_MS // 1000 * width * self.channels
-
-    def reset_utterance(self) -> None:
-        self.utt_start_ms = None
-        self.utt_voiced_ms = 0
-        self.utt_silence_ms = 0
-        self.utt_interims = 0
-        self.last_interim_voiced_ms = 0
+from devtools.fakes.deepgram_session import WINDOW_MS, ListenSession
 
 
 class DeepgramFake(FakeServer):
@@ -116,7 +64,7 @@ class DeepgramFake(FakeServer):
         self.silence_final_ms = silence_final_ms
         self.finalize_requires_speech = finalize_requires_speech
         self._queues: dict[str | None, deque[str]] = {None: deque()}
-        self._open: set[_Connection] = set()
+        self._open: set[ListenSession] = set()
         self._refuse: deque[int] = deque()
         self._delay = 0.0
         # Recorded for assertions.
@@ -248,7 +196,7 @@ class DeepgramFake(FakeServer):
             )
         ws = web.WebSocketResponse(autoping=True, heartbeat=None)
         await ws.prepare(request)
-        conn = _Connection(
+        conn = ListenSession(
             ws=ws,
             request=request,
             query=query,
@@ -278,7 +226,7 @@ class DeepgramFake(FakeServer):
                 await sender
         return ws
 
-    async def _sender(self, conn: _Connection) -> None:
+    async def _sender(self, conn: ListenSession) -> None:
         """Send queued messages in order, each no earlier than its due time; None closes."""
         while True:
             due, message = await conn.outbox.get()
@@ -292,10 +240,10 @@ class DeepgramFake(FakeServer):
                 return
             await conn.ws.send_str(json.dumps(message))
 
-    def _send(self, conn: _Connection, message: dict[str, Any] | None) -> None:
+    def _send(self, conn: ListenSession, message: dict[str, Any] | None) -> None:
         conn.outbox.put_nowait((time.monotonic() + self._delay, message))
 
-    def _next_transcript(self, conn: _Connection, *, pop: bool) -> str:
+    def _next_transcript(self, conn: ListenSession, *, pop: bool) -> str:
         queue = self._queues.get(conn.tag) if conn.tag is not None else None
         if not queue:
             queue = self._queues[None]
@@ -303,34 +251,18 @@ class DeepgramFake(FakeServer):
             return self.default_transcript
         return queue.popleft() if pop else queue[0]
 
-    def _on_audio(self, conn: _Connection, data: bytes) -> None:
+    def _on_audio(self, conn: ListenSession, data: bytes) -> None:
         self.audio_bytes += len(data)
-        buf = conn.pending + data
-        size = conn.bytes_per_window
-        usable = len(buf) - len(buf) % size
-        conn.pending = buf[usable:]
-        for offset in range(0, usable, size):
-            self._on_window(conn, buf[offset : offset + size])
+        for window in conn.windows(data):
+            self._on_window(conn, window)
 
-    def _on_window(self, conn: _Connection, window: bytes) -> None:
-        if conn.encoding == "mulaw":
-            samples = _mulaw_to_int16(window).astype(np.float64)
-        else:
-            samples = np.frombuffer(window, dtype="<i2").astype(np.float64)
-        rms = float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
-        voiced = rms >= self.speech_rms_threshold
+    def _on_window(self, conn: ListenSession, window: bytes) -> None:
+        voiced = conn.rms(window) >= self.speech_rms_threshold
         if voiced:
             if conn.utt_start_ms is None:
                 conn.utt_start_ms = conn.cursor_ms
                 if conn.query.get("vad_events") == "true":
-                    self._send(
-                        conn,
-                        {
-                            "type": "SpeechStarted",
-                            "channel": [0],
-                            "timestamp": conn.cursor_ms / 1000,
-                        },
-                    )
+                    self._send(conn, conn.speech_started())
             conn.utt_voiced_ms += WINDOW_MS
             conn.utt_silence_ms = 0
             if (
@@ -343,66 +275,24 @@ class DeepgramFake(FakeServer):
                 words = self._next_transcript(conn, pop=False).split()
                 prefix = " ".join(words[: min(len(words), conn.utt_interims)])
                 self.interims_sent += 1
-                self._send(conn, self._results(conn, prefix, final=False))
+                self._send(conn, conn.results(prefix, final=False))
         elif conn.utt_start_ms is not None:
             conn.utt_silence_ms += WINDOW_MS
             if self.silence_final_ms is not None and conn.utt_silence_ms >= self.silence_final_ms:
                 self._final(conn, from_finalize=False)
         conn.cursor_ms += WINDOW_MS
 
-    def _final(self, conn: _Connection, *, from_finalize: bool) -> None:
+    def _final(self, conn: ListenSession, *, from_finalize: bool) -> None:
         has_speech = conn.utt_start_ms is not None
         if has_speech or (from_finalize and not self.finalize_requires_speech):
             transcript = self._next_transcript(conn, pop=True)
             self.finals_sent.append(transcript)
         else:
             transcript = ""
-        self._send(conn, self._results(conn, transcript, final=True, from_finalize=from_finalize))
+        self._send(conn, conn.results(transcript, final=True, from_finalize=from_finalize))
         conn.reset_utterance()
 
-    def _results(
-        self, conn: _Connection, transcript: str, *, final: bool, from_finalize: bool = False
-    ) -> dict[str, Any]:
-        start_ms = conn.utt_start_ms if conn.utt_start_ms is not None else conn.cursor_ms
-        start = start_ms / 1000
-        duration = max(conn.cursor_ms - start_ms, 0) / 1000
-        words = transcript.split()
-        step = duration / len(words) if words else 0.0
-        word_items = [
-            {
-                "word": w.strip(".,?!;:").lower(),
-                "start": round(start + i * step, 3),
-                "end": round(start + (i + 1) * step, 3),
-                "confidence": 0.99,
-                "punctuated_word": w,
-            }
-            for i, w in enumerate(words)
-        ]
-        return {
-            "type": "Results",
-            "channel_index": [0, 1],
-            "duration": round(duration, 3),
-            "start": round(start, 3),
-            "is_final": final,
-            "speech_final": final,
-            "from_finalize": from_finalize,
-            "channel": {
-                "alternatives": [
-                    {
-                        "transcript": transcript,
-                        "confidence": 0.99 if transcript else 0.0,
-                        "words": word_items,
-                    }
-                ]
-            },
-            "metadata": {
-                "request_id": conn.request_id,
-                "model_info": MODEL_INFO,
-                "model_uuid": MODEL_UUID,
-            },
-        }
-
-    async def _on_control(self, conn: _Connection, text: str) -> bool:
+    async def _on_control(self, conn: ListenSession, text: str) -> bool:
         """Handle a JSON control message; returns True when the socket should end."""
         try:
             kind = json.loads(text).get("type")
@@ -417,18 +307,7 @@ class DeepgramFake(FakeServer):
             self.close_stream_count += 1
             if conn.utt_start_ms is not None:
                 self._final(conn, from_finalize=False)
-            self._send(
-                conn,
-                {
-                    "type": "Metadata",
-                    "transaction_key": "deprecated",
-                    "request_id": conn.request_id,
-                    "sha256": "0" * 64,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                    "duration": conn.cursor_ms / 1000,
-                    "channels": conn.channels,
-                },
-            )
+            self._send(conn, conn.metadata())
             self._send(conn, None)
             # Keep reading until the sender closes the socket, so late frames are drained.
             return False
@@ -438,7 +317,7 @@ class DeepgramFake(FakeServer):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake standalone: `python -m tests.fakes.deepgram_server --port 18001`."""
+    """Run the fake standalone: `python -m devtools.fakes.deepgram_server --port 18001`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18001)

@@ -5,132 +5,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import json
-import time
-import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from aiohttp import web
 
 from devtools.fakes._base import FakeServer, run_forever
-
-SPEECH_SAMPLE_RATE = 24000
-
-
-@dataclass(frozen=True)
-class Text:
-    """An assistant text reply."""
-
-    content: str
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """An assistant tool call; `arguments` may be a raw string to send exactly (even invalid)."""
-
-    name: str
-    arguments: dict[str, Any] | str = field(default_factory=dict)
-    call_id: str | None = None
-
-    def arguments_json(self) -> str:
-        """The arguments as the wire carries them: a JSON-encoded string."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(self.arguments)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Answer this request with an HTTP error in OpenAI's error shape."""
-
-    status: int = 500
-    message: str = "The server had an error while processing your request."
-
-
-ChatReply = Text | ToolCall | Sequence[ToolCall] | Failure | str
-Brain = Callable[[dict[str, Any]], ChatReply | Awaitable[ChatReply]]
-
-
-def last_user_text(request: dict[str, Any]) -> str:
-    """Text of the last `role: user` message (for brains that branch on what was said)."""
-    for message in reversed(request.get("messages", [])):
-        if message.get("role") == "user":
-            return _content_text(message.get("content"))
-    return ""
-
-
-def last_tool_result(request: dict[str, Any]) -> str | None:
-    """Content of the trailing `role: tool` message, or None if the request does not end in one."""
-    messages = request.get("messages", [])
-    if messages and messages[-1].get("role") == "tool":
-        return _content_text(messages[-1].get("content"))
-    return None
-
-
-def _content_text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
-def _error_body(message: str, *, kind: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
-
-# Formants (F1, F2, F3 in Hz) of a few English vowels; cycling through them makes the signal
-# vary like syllables, which Silero VAD needs to call it speech.
-_VOWELS = (
-    (730, 1090, 2440),
-    (270, 2290, 3010),
-    (300, 870, 2240),
-    (530, 1840, 2480),
-    (570, 840, 2410),
-    (660, 1720, 2410),
+from devtools.fakes.openai_script import (
+    Brain,
+    ChatReply,
+    Failure,
+    Text,
+    ToolCall,
+    last_tool_result,
+    last_user_text,
 )
+from devtools.fakes.openai_voice import SPEECH_SAMPLE_RATE, synthesize_voice, wav_header
+from devtools.fakes.openai_wire import completion, error_body, stream_events
 
-
-def synthesize_voice(text: str, *, ms_per_char: float = 55.0, max_seconds: float = 12.0) -> bytes:
-    """Speech-like 24 kHz int16 PCM whose length follows the text.
-
-    A glottal pulse train (wandering pitch around 150 Hz) shaped by vowel formants that change
-    every ~70 ms, with a 3.5 Hz syllable envelope that never reaches silence. Energy gates see
-    it as voice throughout, and Silero VAD scores it above 0.7 after its ~0.25 s warm-up with
-    dips under 200 ms, even band-limited to telephone bandwidth, so one request reads as one
-    utterance. Deterministic per text.
-    """
-    seconds = min(max(len(text) * ms_per_char / 1000, 0.2), max_seconds)
-    n = int(seconds * SPEECH_SAMPLE_RATE)
-    t = np.arange(n) / SPEECH_SAMPLE_RATE
-    rng = np.random.default_rng(len(text))
-    f0 = 150 + 25 * np.sin(2 * np.pi * 0.6 * t) * np.cos(2 * np.pi * 0.23 * t)
-    phase = np.cumsum(f0) / SPEECH_SAMPLE_RATE
-    pulses = -np.diff(phase % 1.0, prepend=0.0)
-    source = np.convolve(pulses, np.exp(-np.arange(48) / 4.0), mode="same")
-    source += rng.normal(0, 0.01, n)
-    seg = int(SPEECH_SAMPLE_RATE * 0.14)
-    hop = seg // 2
-    window = np.hanning(seg)
-    freqs = np.fft.rfftfreq(seg, 1 / SPEECH_SAMPLE_RATE)
-    out = np.zeros(n + seg)
-    for k, begin in enumerate(range(0, n, hop)):
-        frame = np.zeros(seg)
-        chunk = source[begin : begin + seg]
-        frame[: len(chunk)] = chunk
-        formants = _VOWELS[(k // 2 * 5 + len(text)) % len(_VOWELS)]
-        response = sum(
-            gain / (1 + ((freqs - f) / bw) ** 2)
-            for f, bw, gain in zip(formants, (100, 150, 200), (1.0, 0.5, 0.25), strict=True)
-        )
-        out[begin : begin + seg] += np.fft.irfft(np.fft.rfft(frame * window) * response, seg)
-    out = out[:n] * (0.3 + 0.7 * np.sin(2 * np.pi * 3.5 * t) ** 2)
-    peak = float(np.max(np.abs(out))) or 1.0
-    return (out / peak * 0.6 * 32767).astype("<i2").tobytes()
+# Tests script the fake with these, imported from here next to the fake itself.
+__all__ = [
+    "SPEECH_SAMPLE_RATE",
+    "ChatReply",
+    "Failure",
+    "OpenAIFake",
+    "Text",
+    "ToolCall",
+    "last_tool_result",
+    "last_user_text",
+    "main",
+    "synthesize_voice",
+]
 
 
 class OpenAIFake(FakeServer):
@@ -268,7 +173,7 @@ class OpenAIFake(FakeServer):
             return None
         self.unauthorized_requests += 1
         return web.json_response(
-            _error_body(
+            error_body(
                 "Incorrect API key provided. You can find your API key at "
                 "https://platform.openai.com/account/api-keys.",
                 kind="invalid_request_error",
@@ -285,7 +190,7 @@ class OpenAIFake(FakeServer):
             body = None
         if not isinstance(body, dict):
             return web.json_response(
-                _error_body(
+                error_body(
                     "We could not parse the JSON body of your request.",
                     kind="invalid_request_error",
                 ),
@@ -301,7 +206,7 @@ class OpenAIFake(FakeServer):
         kind = "server_error" if status >= 500 else "invalid_request_error"
         if status == 429:
             kind = "rate_limit_exceeded"
-        return web.json_response(_error_body(message, kind=kind), status=status, headers=headers)
+        return web.json_response(error_body(message, kind=kind), status=status, headers=headers)
 
     async def _handle_chat(self, request: web.Request) -> web.StreamResponse:
         if (denied := self._unauthorized(request)) is not None:
@@ -327,7 +232,7 @@ class OpenAIFake(FakeServer):
             reply = self._malformed(reply, body)
         if body.get("stream"):
             return await self._stream_chat(request, body, reply)
-        return web.json_response(self._completion(body, reply))
+        return web.json_response(completion(body, reply))
 
     async def _next_reply(self, body: dict[str, Any]) -> Text | list[ToolCall] | Failure:
         reply: ChatReply
@@ -356,102 +261,16 @@ class OpenAIFake(FakeServer):
             return [ToolCall(tools[0].get("function", {}).get("name", "unknown"), broken)]
         return reply
 
-    @staticmethod
-    def _usage(body: dict[str, Any], completion_chars: int) -> dict[str, Any]:
-        prompt = sum(len(json.dumps(m)) for m in body.get("messages", [])) // 4 + 1
-        completion = completion_chars // 4 + 1
-        return {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
-        }
-
-    def _completion(self, body: dict[str, Any], reply: Text | list[ToolCall]) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-        if isinstance(reply, Text):
-            message["content"] = reply.content
-            finish, chars = "stop", len(reply.content)
-        else:
-            message["tool_calls"] = [
-                {
-                    "id": call.call_id or f"call_{uuid.uuid4().hex[:24]}",
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": call.arguments_json()},
-                }
-                for call in reply
-            ]
-            finish, chars = "tool_calls", sum(len(c.arguments_json()) for c in reply)
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-4o-mini"),
-            "system_fingerprint": "fp_fake",
-            "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-            ],
-            "usage": self._usage(body, chars),
-        }
-
     async def _stream_chat(
         self, request: web.Request, body: dict[str, Any], reply: Text | list[ToolCall]
     ) -> web.StreamResponse:
         headers = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
         response = web.StreamResponse(headers=headers)
         await response.prepare(request)
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        base = {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion.chunk",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-4o-mini"),
-            "system_fingerprint": "fp_fake",
-        }
-
-        async def send(payload: dict[str, Any] | str) -> None:
-            data = payload if isinstance(payload, str) else json.dumps(payload)
+        for data in stream_events(body, reply):
             await response.write(f"data: {data}\n\n".encode())
             if self.token_interval:
                 await asyncio.sleep(self.token_interval)
-
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            out = {
-                **base,
-                "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-                ],
-            }
-            if include_usage:
-                out["usage"] = None
-            return out
-
-        if isinstance(reply, Text):
-            await send(chunk({"role": "assistant", "content": "", "refusal": None}))
-            for piece in _split_text(reply.content):
-                await send(chunk({"content": piece}))
-            await send(chunk({}, "stop"))
-            chars = len(reply.content)
-        else:
-            await send(chunk({"role": "assistant", "content": None, "refusal": None}))
-            for index, call in enumerate(reply):
-                head = {
-                    "index": index,
-                    "id": call.call_id or f"call_{uuid.uuid4().hex[:24]}",
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": ""},
-                }
-                await send(chunk({"tool_calls": [head]}))
-                args = call.arguments_json()
-                for start in range(0, len(args), 8):
-                    fragment = {"index": index, "function": {"arguments": args[start : start + 8]}}
-                    await send(chunk({"tool_calls": [fragment]}))
-            await send(chunk({}, "tool_calls"))
-            chars = sum(len(c.arguments_json()) for c in reply)
-        if include_usage:
-            await send({**base, "choices": [], "usage": self._usage(body, chars)})
-        await send("[DONE]")
         await response.write_eof()
         return response
 
@@ -485,7 +304,7 @@ class OpenAIFake(FakeServer):
         response.enable_chunked_encoding()
         await response.prepare(request)
         if fmt == "wav":
-            await response.write(_wav_header(len(pcm)))
+            await response.write(wav_header(len(pcm)))
         for start in range(0, len(pcm), self.speech_chunk_bytes):
             await response.write(pcm[start : start + self.speech_chunk_bytes])
             if self.speech_chunk_interval:
@@ -494,33 +313,8 @@ class OpenAIFake(FakeServer):
         return response
 
 
-def _split_text(text: str) -> list[str]:
-    """Split like a tokenizer roughly would: two words per chunk, spacing kept."""
-    words = text.split(" ")
-    pieces = [" ".join(words[i : i + 2]) for i in range(0, len(words), 2)]
-    return [p if i == 0 else " " + p for i, p in enumerate(pieces)] or [""]
-
-
-def _wav_header(data_len: int) -> bytes:
-    rate, channels, width = SPEECH_SAMPLE_RATE, 1, 2
-    return (
-        b"RIFF"
-        + (36 + data_len).to_bytes(4, "little")
-        + b"WAVEfmt "
-        + (16).to_bytes(4, "little")
-        + (1).to_bytes(2, "little")
-        + channels.to_bytes(2, "little")
-        + rate.to_bytes(4, "little")
-        + (rate * channels * width).to_bytes(4, "little")
-        + (channels * width).to_bytes(2, "little")
-        + (width * 8).to_bytes(2, "little")
-        + b"data"
-        + data_len.to_bytes(4, "little")
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake standalone: `python -m tests.fakes.openai_server --port 18002`."""
+    """Run the fake standalone: `python -m devtools.fakes.openai_server --port 18002`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18002)

@@ -7,12 +7,13 @@ import base64
 import binascii
 import io
 import secrets
-import wave
 from collections import deque
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+import numpy as np
+import soundfile
 from aiohttp import web
 
 from devtools.fakes._base import FakeServer, run_forever
@@ -36,11 +37,7 @@ def _sid(prefix: str) -> str:
 def wav_bytes(pcm: bytes, sample_rate: int = 8000) -> bytes:
     """16-bit mono PCM in a WAV container, as Twilio serves a recording's `.wav`."""
     out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(pcm)
+    soundfile.write(out, np.frombuffer(pcm, dtype="<i2"), sample_rate, "PCM_16", format="WAV")
     return out.getvalue()
 
 
@@ -372,7 +369,7 @@ def _as_list(value: str | list[str] | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the fake standalone: `python -m tests.fakes.twilio_rest_server --port 18003`."""
+    """Run the fake standalone: `python -m devtools.fakes.twilio_rest_server --port 18003`."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18003)

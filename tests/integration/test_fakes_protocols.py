@@ -41,6 +41,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from devtools.caller.audio import mulaw_encode, resample
 from devtools.fakes._base import wait_until
 from devtools.fakes.deepgram_server import DeepgramFake
 from devtools.fakes.openai_server import (
@@ -208,6 +209,30 @@ async def test_deepgram_silence_final_and_default_transcript() -> None:
     assert first.channel.alternatives[0].transcript == "yes"
     assert second.from_finalize and second.channel.alternatives[0].transcript == ""
     assert fake.finals_sent == ["yes"]
+
+
+async def test_deepgram_energy_gates_mulaw_streams_too() -> None:
+    """`encoding=mulaw` (what a phone line sends) is decoded before the energy gate."""
+    opts = {**DG_OPTS, "encoding": "mulaw", "sample_rate": "8000"}
+    speech = mulaw_encode(resample(voiced_pcm(0.3), RATE, 8000))
+    silence = b"\xff" * 3200  # 0.4 s of G.711 mu-law silence
+    async with DeepgramFake(api_key=DG_KEY, silence_final_ms=300) as fake:
+        fake.queue_transcripts(["on the phone"])
+        received: list[Any] = []
+        async with dg_client(fake).listen.v1.connect(**opts) as connection:
+            connection.on(EventType.MESSAGE, received.append)
+            listener = asyncio.create_task(connection.start_listening())
+            line = silence + speech + silence
+            for start in range(0, len(line), 160):  # 20 ms of 8 kHz mu-law
+                await connection.send_media(line[start : start + 160])
+            await wait_until(lambda: len(received) >= 1)
+            await connection.send_close_stream()
+            await asyncio.wait_for(listener, 2)
+
+    assert fake.finals_sent == ["on the phone"]
+    final = received[0]
+    assert final.is_final and final.channel.alternatives[0].transcript == "on the phone"
+    assert 0.38 <= final.start <= 0.42  # the leading mu-law silence did not count as voice
 
 
 async def test_deepgram_rejects_bad_key_and_scripted_refusals(deepgram: DeepgramFake) -> None:

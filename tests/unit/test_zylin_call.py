@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import re
+import shlex
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,10 +29,13 @@ from devtools.caller import (
     parse_twiml,
     resample,
     tone,
+    waits,
 )
 from devtools.caller.call import CallClosed
 from devtools.caller.cli import build_parser
+from devtools.caller.playout import Playout
 from devtools.caller.script import Step, parse_script
+from devtools.caller.timeline import Timeline
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PARAMS = {"callerPhone": "+15555550123", "token": "tok-abc", "odd": 'a "quoted" & <b>'}
@@ -500,16 +504,45 @@ async def test_abort_drops_the_connection(server: TwilioSide) -> None:
     assert call.closed_by == "caller"
 
 
+async def test_waits_wake_on_the_change_itself() -> None:
+    timeline = Timeline()
+    timeline.begin()
+    playout = Playout(timeline, voiced_rms=200.0)
+    closed = asyncio.Event()
+    audio = asyncio.create_task(waits.bot_audio(timeline, playout, closed, 0.0, timeout=5))
+    event = asyncio.create_task(waits.event(timeline, closed, "bot_audio", 0, timeout=5))
+    await asyncio.sleep(0.05)
+    assert not audio.done() and not event.done()
+    t = timeline.now()
+    playout.receive(tone(100), t)
+    assert await asyncio.wait_for(audio, 0.5) == t
+    assert (await asyncio.wait_for(event, 0.5)).t == pytest.approx(t, abs=0.01)
+    # Silence is complete 200 ms after the 100 ms of voice ends, and not before.
+    end = await waits.bot_silence(timeline, playout, closed, 0.0, ms=200, timeout=5)
+    assert end == pytest.approx(t + 0.1, abs=0.021)
+    assert timeline.now() >= end + 0.2
+    later = asyncio.create_task(waits.bot_audio(timeline, playout, closed, t + 60, timeout=5))
+    await asyncio.sleep(0.01)
+    closed.set()
+    timeline.record("closed")
+    with pytest.raises(CallClosed):
+        await asyncio.wait_for(later, 0.5)
+    with pytest.raises(TimeoutError, match=r"no 'mark' event within 0\.05 s"):
+        await waits.event(timeline, asyncio.Event(), "mark", 0, timeout=0.05)
+
+
 # --- audio helpers and scripts -------------------------------------------------------------
 
 
-def test_mulaw_codec_matches_g711() -> None:
-    audioop = pytest.importorskip("audioop")
-    pcm = np.arange(-32768, 32768, 7, dtype="<i2").tobytes()
-    assert mulaw_encode(pcm) == audioop.lin2ulaw(pcm, 2)
-    ulaw = bytes(range(256))
-    assert mulaw_decode(ulaw) == audioop.ulaw2lin(ulaw, 2)
+def test_mulaw_codec_is_g711() -> None:
+    # G.711 mu-law reference points: silence encodes to 0xFF, the codes at both extremes.
     assert mulaw_encode(bytes(320)) == b"\xff" * 160
+    assert mulaw_decode(b"\x00\x80\xff\x7f") == np.array([-32124, 32124, 0, 0], "<i2").tobytes()
+    # Logarithmic quantisation: the round trip errs by at most 1/16 of the level (+8).
+    pcm = np.arange(-32768, 32768, 7, dtype="<i2")
+    back = np.frombuffer(mulaw_decode(mulaw_encode(pcm.tobytes())), "<i2").astype(int)
+    assert len(back) == len(pcm)
+    assert np.all(np.abs(back - pcm) <= np.abs(pcm.astype(int)) / 16 + 8)
 
 
 def test_load_wav_converts_any_rate_and_channels(tmp_path: Path) -> None:
@@ -553,6 +586,19 @@ def speech(text: str) -> bytes:
 
     pcm, rate = synthesize(text, rate_wpm=190)
     return resample(pcm, rate, 8000)
+
+
+def test_usage_examples_print_as_clean_commands_that_parse() -> None:
+    examples = build_parser().format_help().split("examples:\n", 1)[1]
+    examples = examples.split("script lines:", 1)[0]
+    # No run of spaces inside a line: a backslash-newline swallowed by Python left one.
+    assert not [line for line in examples.splitlines() if re.search(r"\S {2,}\S", line)]
+    commands = examples.replace("\\\n", " ").strip().splitlines()
+    assert len(commands) == 3
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "devtools.caller"]
+        assert build_parser().parse_args(argv[3:]).steps or "--script" in argv
 
 
 async def test_cli_prints_both_sides_and_saves_the_call(
