@@ -170,9 +170,16 @@ async def test_calls_turns_actions_and_listing(empty_db_url: str) -> None:
             )
         again = await repo.create_call("CA0", stream_sid="MZ0")  # idempotent, fills gaps
         assert again.stream_sid == "MZ0" and again.started_at == T0
-        turn = await repo.add_turn("CA1", seq=0, role="assistant", text="Hello")
+        await repo.add_turn(
+            "CA1",
+            seq=0,
+            role="assistant",
+            text="Hello",
+            heard_text="Hel",
+            interrupted=True,
+            voice_to_voice_ms=800.0,
+        )
         await repo.add_turn("CA1", seq=1, role="user", text="Hi", stt_ms=120.5)
-        await repo.update_turn(turn, heard_text="Hel", interrupted=True, voice_to_voice_ms=800.0)
         await repo.add_action("CA1", "booked", {"appointment_id": 1})
         await repo.update_call("CA1", intent="booking", summary="Booked a cleaning.")
         await repo.finish_call("CA1", end_reason="bot_ended", ended_at=T0 + timedelta(hours=1))
@@ -196,6 +203,8 @@ async def test_calls_turns_actions_and_listing(empty_db_url: str) -> None:
         assert window.total == 4
         with pytest.raises(ValueError):
             await repo.update_call("CA1", bogus="x")
+        with pytest.raises(ValueError):
+            await repo.add_turn("CA1", seq=2, role="user", bogus="x")
     finally:
         await engine.dispose()
 

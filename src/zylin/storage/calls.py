@@ -135,7 +135,7 @@ class CallStore(Store):
             )
 
     async def add_turn(self, call_sid: str, *, seq: int, role: str, **values: Any) -> int:
-        """Store one transcript turn as soon as it is known; returns its id for `update_turn`.
+        """Store one transcript turn as soon as it is known; returns its id.
 
         The call row is created if the server has not written it yet, so nothing is dropped.
         """
@@ -149,14 +149,6 @@ class CallStore(Store):
             session.add(turn)
             await session.flush()
             return turn.id
-
-    async def update_turn(self, turn_id: int, **values: Any) -> None:
-        """Fill in a turn later (heard text after a barge-in, latency figures)."""
-        unknown = set(values) - TURN_FIELDS
-        if unknown:
-            raise ValueError(f"not turn fields: {sorted(unknown)}")
-        async with self._write() as session:
-            await session.execute(update(CallTurn).where(CallTurn.id == turn_id).values(**values))
 
     async def add_action(
         self, call_sid: str, kind: str, detail: dict[str, Any] | None = None
