@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from tests import storage_fixtures
 from tests.storage_fixtures import (
@@ -24,7 +24,7 @@ from tests.storage_fixtures import (
 )
 from zylin.storage.db import create_engine, migrate
 from zylin.storage.models import slot_units
-from zylin.storage.repository import SlotTaken
+from zylin.storage.repository import SlotTaken, TurnStats
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 
@@ -205,6 +205,43 @@ async def test_calls_turns_actions_and_listing(empty_db_url: str) -> None:
             await repo.update_call("CA1", bogus="x")
         with pytest.raises(ValueError):
             await repo.add_turn("CA1", seq=2, role="user", bogus="x")
+    finally:
+        await engine.dispose()
+
+
+async def test_turn_stats_count_and_average_a_page_in_one_query(empty_db_url: str) -> None:
+    repo, engine = await open_repository(empty_db_url, Clock(T0))
+    try:
+        ids = {sid: (await repo.create_call(sid)).id for sid in ("CA-a", "CA-b", "CA-c")}
+        for seq, v2v in enumerate([900.0, None, 3500.0, None, 650.5]):
+            await repo.add_turn("CA-a", seq=seq, role="assistant", voice_to_voice_ms=v2v)
+        await repo.add_turn("CA-b", seq=0, role="user", text="Hello?")  # nothing measured
+        # CA-c has no turns at all.
+
+        statements: list[str] = []
+
+        def count(_conn, _cursor, statement: str, *_args) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            stats = await repo.turn_stats([ids["CA-a"], ids["CA-b"], ids["CA-c"], 999_999])
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+        assert len(statements) == 1 and "GROUP BY" in statements[0]
+        a = stats[ids["CA-a"]]
+        assert a.turn_count == 5
+        assert a.avg_voice_to_voice_ms == pytest.approx((900.0 + 3500.0 + 650.5) / 3)
+        assert stats[ids["CA-b"]] == TurnStats(turn_count=1, avg_voice_to_voice_ms=None)
+        assert stats[ids["CA-c"]] == TurnStats(turn_count=0, avg_voice_to_voice_ms=None)
+        assert stats[999_999] == TurnStats()  # an id with no call: no turns either
+        assert await repo.turn_stats([]) == {}
+        # Equal to what the full detail gives, for every call.
+        for call_id in ids.values():
+            detail = await repo.get_call(call_id)
+            assert detail is not None and stats[call_id].turn_count == len(detail.turns)
     finally:
         await engine.dispose()
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zylin.storage.models import Call, CallAction, CallTurn
@@ -15,6 +16,7 @@ from zylin.storage.records import (
     CallRecord,
     Page,
     TurnRecord,
+    TurnStats,
     to_record,
 )
 from zylin.storage.store import Store, fetch_page
@@ -133,6 +135,32 @@ class CallStore(Store):
                 limit=limit,
                 offset=offset,
             )
+
+    async def turn_stats(self, call_ids: Iterable[int]) -> dict[int, TurnStats]:
+        """Turn count and mean voice-to-voice for each call id, in one GROUP BY query.
+
+        For a listing page: loading every call's transcript just to count it costs a query
+        and all the turn text per call. Ids without turns (or unknown ids) map to
+        `TurnStats()`, zero turns and no average.
+        """
+        ids = sorted(set(call_ids))
+        if not ids:
+            return {}
+        query = (
+            select(
+                CallTurn.call_id,
+                func.count(CallTurn.id),
+                func.avg(CallTurn.voice_to_voice_ms),  # AVG skips NULLs: unmeasured turns
+            )
+            .where(CallTurn.call_id.in_(ids))
+            .group_by(CallTurn.call_id)
+        )
+        async with self._read() as session:
+            rows = (await session.execute(query)).all()
+        stats = {call_id: TurnStats() for call_id in ids}
+        for call_id, count, avg in rows:
+            stats[call_id] = TurnStats(int(count), None if avg is None else float(avg))
+        return stats
 
     async def add_turn(self, call_sid: str, *, seq: int, role: str, **values: Any) -> int:
         """Store one transcript turn as soon as it is known; returns its id.

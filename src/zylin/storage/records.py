@@ -72,6 +72,17 @@ class CallDetail:
 
 
 @dataclass(frozen=True)
+class TurnStats:
+    """A call's turn count and mean voice-to-voice latency, without loading its turns.
+
+    `avg_voice_to_voice_ms` is over the turns that measured it; None when none did.
+    """
+
+    turn_count: int = 0
+    avg_voice_to_voice_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class AppointmentRecord:
     """A row of `appointments`."""
 

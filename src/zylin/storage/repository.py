@@ -20,6 +20,7 @@ from zylin.storage.records import (
     MessageRecord,
     Page,
     TurnRecord,
+    TurnStats,
     to_record,
 )
 from zylin.storage.stream_tokens import StreamTokenStore
@@ -40,6 +41,7 @@ __all__ = [
     "Repository",
     "SlotTaken",
     "TurnRecord",
+    "TurnStats",
 ]
 
 
