@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, insert, inspect, text
 
 from tests import storage_fixtures
 from tests.storage_fixtures import (
@@ -23,8 +23,9 @@ from tests.storage_fixtures import (
     utc,
 )
 from zylin.storage.db import create_engine, migrate
-from zylin.storage.models import slot_units
+from zylin.storage.models import StreamTokenUse, slot_units
 from zylin.storage.repository import SlotTaken, TurnStats
+from zylin.storage.stream_tokens import PRUNE_BATCH, STREAM_TOKEN_RETENTION
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 
@@ -267,6 +268,86 @@ async def test_messages_escalations_tokens(empty_db_url: str) -> None:
         assert await repo.prune_stream_tokens(T0 + timedelta(hours=1)) == 1
     finally:
         await engine.dispose()
+
+
+async def _nonces(engine) -> set[str]:
+    async with engine.connect() as conn:
+        return set((await conn.execute(text("SELECT nonce FROM stream_tokens"))).scalars())
+
+
+async def test_consuming_a_token_prunes_old_nonces_and_keeps_fresh_ones(
+    empty_db_url: str,
+) -> None:
+    """Nothing else prunes `stream_tokens`: every consume forgets nonces over a day old."""
+    clock = Clock(T0)
+    repo, engine = await open_repository(empty_db_url, clock)
+    try:
+        for i in range(3):
+            assert await repo.consume_stream_token(f"old-{i}", "CA1") is True
+        clock.current = T0 + STREAM_TOKEN_RETENTION - timedelta(minutes=1)
+        assert await repo.consume_stream_token("recent", "CA2") is True
+        assert await _nonces(engine) == {"old-0", "old-1", "old-2", "recent"}  # none old yet
+
+        clock.current = T0 + STREAM_TOKEN_RETENTION + timedelta(seconds=1)
+        assert await repo.consume_stream_token("fresh", "CA3") is True
+        assert await _nonces(engine) == {"recent", "fresh"}
+
+        # A replay is still refused, and a refused replay changes nothing.
+        assert await repo.consume_stream_token("fresh", "CA3") is False
+        assert await repo.consume_stream_token("recent", "CA2") is False
+        assert await _nonces(engine) == {"recent", "fresh"}
+    finally:
+        await engine.dispose()
+
+
+async def test_pruning_deletes_a_bounded_batch_per_consume(empty_db_url: str) -> None:
+    """A large backlog (a database from before pruning) is cleared oldest first, in batches."""
+    clock = Clock(T0)
+    repo, engine = await open_repository(empty_db_url, clock)
+    backlog = PRUNE_BATCH + 3
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(StreamTokenUse),
+                [
+                    {"nonce": f"old-{i:04d}", "call_sid": "CA1", "used_at": T0 + timedelta(i)}
+                    for i in range(backlog)
+                ],
+            )  # one day apart: old-0000 is the oldest
+        clock.current = T0 + timedelta(days=backlog + 1)
+        await repo.consume_stream_token("new-0", "CA2")
+        left = await _nonces(engine)
+        assert left == {f"old-{i:04d}" for i in range(PRUNE_BATCH, backlog)} | {"new-0"}
+        await repo.consume_stream_token("new-1", "CA2")
+        assert await _nonces(engine) == {"new-0", "new-1"}
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_consumers_prune_without_breaking_single_use(empty_db_url: str) -> None:
+    """Two engines (as two workers) prune one backlog at once: no deadlock, no lost nonce."""
+    now = utc(2030, 2, 1)
+    first, engine_a = await open_repository(empty_db_url, Clock(now))
+    second, engine_b = await open_repository(empty_db_url, Clock(now))
+    try:
+        async with engine_a.begin() as conn:
+            await conn.execute(
+                insert(StreamTokenUse),
+                [
+                    {"nonce": f"old-{i}", "call_sid": "CA1", "used_at": T0}
+                    for i in range(3 * PRUNE_BATCH)
+                ],
+            )
+        nonces = [f"n-{i}" for i in range(20)]
+        results = await asyncio.gather(
+            *(repo.consume_stream_token(n, "CA2") for n in nonces for repo in (first, second))
+        )
+        accepted = [sum(results[2 * i : 2 * i + 2]) for i in range(len(nonces))]
+        assert accepted == [1] * len(nonces)  # each nonce accepted exactly once
+        assert await _nonces(engine_a) == set(nonces)  # and the whole backlog is gone
+    finally:
+        await engine_a.dispose()
+        await engine_b.dispose()
 
 
 async def test_naive_datetimes_are_refused(empty_db_url: str) -> None:
