@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, insert, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests import storage_fixtures
 from tests.storage_fixtures import (
@@ -221,7 +222,7 @@ async def test_turn_stats_count_and_average_a_page_in_one_query(empty_db_url: st
 
         statements: list[str] = []
 
-        def count(_conn, _cursor, statement: str, *_args) -> None:
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
             if statement.lstrip().upper().startswith("SELECT"):
                 statements.append(statement)
 
@@ -270,7 +271,7 @@ async def test_messages_escalations_tokens(empty_db_url: str) -> None:
         await engine.dispose()
 
 
-async def _nonces(engine) -> set[str]:
+async def _nonces(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         return set((await conn.execute(text("SELECT nonce FROM stream_tokens"))).scalars())
 
