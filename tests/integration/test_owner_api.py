@@ -249,6 +249,7 @@ async def test_calls_newest_first_with_limit_offset_pagination(owner: Owner) -> 
     assert call["turn_count"] == 5
     assert call["avg_voice_to_voice_ms"] == 2200.0  # (900 + 3500) / 2
     assert everything["items"][0]["avg_voice_to_voice_ms"] is None
+    assert everything["items"][0]["turn_count"] == 0  # a call with no transcript
 
 
 async def test_call_filters(owner: Owner) -> None:

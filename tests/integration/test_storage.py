@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, insert, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests import storage_fixtures
 from tests.storage_fixtures import (
@@ -23,8 +24,9 @@ from tests.storage_fixtures import (
     utc,
 )
 from zylin.storage.db import create_engine, migrate
-from zylin.storage.models import slot_units
-from zylin.storage.repository import SlotTaken
+from zylin.storage.models import StreamTokenUse, slot_units
+from zylin.storage.repository import SlotTaken, TurnStats
+from zylin.storage.stream_tokens import PRUNE_BATCH, STREAM_TOKEN_RETENTION
 
 empty_db_url = storage_fixtures.empty_db_url  # a new SQLite file / PostgreSQL database per test
 
@@ -170,9 +172,16 @@ async def test_calls_turns_actions_and_listing(empty_db_url: str) -> None:
             )
         again = await repo.create_call("CA0", stream_sid="MZ0")  # idempotent, fills gaps
         assert again.stream_sid == "MZ0" and again.started_at == T0
-        turn = await repo.add_turn("CA1", seq=0, role="assistant", text="Hello")
+        await repo.add_turn(
+            "CA1",
+            seq=0,
+            role="assistant",
+            text="Hello",
+            heard_text="Hel",
+            interrupted=True,
+            voice_to_voice_ms=800.0,
+        )
         await repo.add_turn("CA1", seq=1, role="user", text="Hi", stt_ms=120.5)
-        await repo.update_turn(turn, heard_text="Hel", interrupted=True, voice_to_voice_ms=800.0)
         await repo.add_action("CA1", "booked", {"appointment_id": 1})
         await repo.update_call("CA1", intent="booking", summary="Booked a cleaning.")
         await repo.finish_call("CA1", end_reason="bot_ended", ended_at=T0 + timedelta(hours=1))
@@ -196,6 +205,45 @@ async def test_calls_turns_actions_and_listing(empty_db_url: str) -> None:
         assert window.total == 4
         with pytest.raises(ValueError):
             await repo.update_call("CA1", bogus="x")
+        with pytest.raises(ValueError):
+            await repo.add_turn("CA1", seq=2, role="user", bogus="x")
+    finally:
+        await engine.dispose()
+
+
+async def test_turn_stats_count_and_average_a_page_in_one_query(empty_db_url: str) -> None:
+    repo, engine = await open_repository(empty_db_url, Clock(T0))
+    try:
+        ids = {sid: (await repo.create_call(sid)).id for sid in ("CA-a", "CA-b", "CA-c")}
+        for seq, v2v in enumerate([900.0, None, 3500.0, None, 650.5]):
+            await repo.add_turn("CA-a", seq=seq, role="assistant", voice_to_voice_ms=v2v)
+        await repo.add_turn("CA-b", seq=0, role="user", text="Hello?")  # nothing measured
+        # CA-c has no turns at all.
+
+        statements: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            stats = await repo.turn_stats([ids["CA-a"], ids["CA-b"], ids["CA-c"], 999_999])
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+        assert len(statements) == 1 and "GROUP BY" in statements[0]
+        a = stats[ids["CA-a"]]
+        assert a.turn_count == 5
+        assert a.avg_voice_to_voice_ms == pytest.approx((900.0 + 3500.0 + 650.5) / 3)
+        assert stats[ids["CA-b"]] == TurnStats(turn_count=1, avg_voice_to_voice_ms=None)
+        assert stats[ids["CA-c"]] == TurnStats(turn_count=0, avg_voice_to_voice_ms=None)
+        assert stats[999_999] == TurnStats()  # an id with no call: no turns either
+        assert await repo.turn_stats([]) == {}
+        # Equal to what the full detail gives, for every call.
+        for call_id in ids.values():
+            detail = await repo.get_call(call_id)
+            assert detail is not None and stats[call_id].turn_count == len(detail.turns)
     finally:
         await engine.dispose()
 
@@ -221,6 +269,86 @@ async def test_messages_escalations_tokens(empty_db_url: str) -> None:
         assert await repo.prune_stream_tokens(T0 + timedelta(hours=1)) == 1
     finally:
         await engine.dispose()
+
+
+async def _nonces(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set((await conn.execute(text("SELECT nonce FROM stream_tokens"))).scalars())
+
+
+async def test_consuming_a_token_prunes_old_nonces_and_keeps_fresh_ones(
+    empty_db_url: str,
+) -> None:
+    """Nothing else prunes `stream_tokens`: every consume forgets nonces over a day old."""
+    clock = Clock(T0)
+    repo, engine = await open_repository(empty_db_url, clock)
+    try:
+        for i in range(3):
+            assert await repo.consume_stream_token(f"old-{i}", "CA1") is True
+        clock.current = T0 + STREAM_TOKEN_RETENTION - timedelta(minutes=1)
+        assert await repo.consume_stream_token("recent", "CA2") is True
+        assert await _nonces(engine) == {"old-0", "old-1", "old-2", "recent"}  # none old yet
+
+        clock.current = T0 + STREAM_TOKEN_RETENTION + timedelta(seconds=1)
+        assert await repo.consume_stream_token("fresh", "CA3") is True
+        assert await _nonces(engine) == {"recent", "fresh"}
+
+        # A replay is still refused, and a refused replay changes nothing.
+        assert await repo.consume_stream_token("fresh", "CA3") is False
+        assert await repo.consume_stream_token("recent", "CA2") is False
+        assert await _nonces(engine) == {"recent", "fresh"}
+    finally:
+        await engine.dispose()
+
+
+async def test_pruning_deletes_a_bounded_batch_per_consume(empty_db_url: str) -> None:
+    """A large backlog (a database from before pruning) is cleared oldest first, in batches."""
+    clock = Clock(T0)
+    repo, engine = await open_repository(empty_db_url, clock)
+    backlog = PRUNE_BATCH + 3
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(StreamTokenUse),
+                [
+                    {"nonce": f"old-{i:04d}", "call_sid": "CA1", "used_at": T0 + timedelta(i)}
+                    for i in range(backlog)
+                ],
+            )  # one day apart: old-0000 is the oldest
+        clock.current = T0 + timedelta(days=backlog + 1)
+        await repo.consume_stream_token("new-0", "CA2")
+        left = await _nonces(engine)
+        assert left == {f"old-{i:04d}" for i in range(PRUNE_BATCH, backlog)} | {"new-0"}
+        await repo.consume_stream_token("new-1", "CA2")
+        assert await _nonces(engine) == {"new-0", "new-1"}
+    finally:
+        await engine.dispose()
+
+
+async def test_concurrent_consumers_prune_without_breaking_single_use(empty_db_url: str) -> None:
+    """Two engines (as two workers) prune one backlog at once: no deadlock, no lost nonce."""
+    now = utc(2030, 2, 1)
+    first, engine_a = await open_repository(empty_db_url, Clock(now))
+    second, engine_b = await open_repository(empty_db_url, Clock(now))
+    try:
+        async with engine_a.begin() as conn:
+            await conn.execute(
+                insert(StreamTokenUse),
+                [
+                    {"nonce": f"old-{i}", "call_sid": "CA1", "used_at": T0}
+                    for i in range(3 * PRUNE_BATCH)
+                ],
+            )
+        nonces = [f"n-{i}" for i in range(20)]
+        results = await asyncio.gather(
+            *(repo.consume_stream_token(n, "CA2") for n in nonces for repo in (first, second))
+        )
+        accepted = [sum(results[2 * i : 2 * i + 2]) for i in range(len(nonces))]
+        assert accepted == [1] * len(nonces)  # each nonce accepted exactly once
+        assert await _nonces(engine_a) == set(nonces)  # and the whole backlog is gone
+    finally:
+        await engine_a.dispose()
+        await engine_b.dispose()
 
 
 async def test_naive_datetimes_are_refused(empty_db_url: str) -> None:

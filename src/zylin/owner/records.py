@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +22,7 @@ from zylin.storage.repository import (
     Page,
     Repository,
     TurnRecord,
+    TurnStats,
 )
 
 LATENCY_FIELDS = ("stt_ms", "llm_ttfb_ms", "tts_ttfb_ms", "voice_to_voice_ms")
@@ -179,16 +179,25 @@ def latency_summary(turns: list[TurnRecord], target_ms: int) -> dict[str, Any]:
     }
 
 
-def call_dict(call: CallRecord, turns: list[TurnRecord] | None = None) -> dict[str, Any]:
-    """A call's fields plus duration, and turn count / average voice-to-voice when known."""
+def call_dict(
+    call: CallRecord, turns: list[TurnRecord] | None = None, *, stats: TurnStats | None = None
+) -> dict[str, Any]:
+    """A call's fields plus duration, and turn count / average voice-to-voice when known.
+
+    Pass the call's `turns` when they are loaded anyway (the detail page), or its `stats`
+    from `Repository.turn_stats` for a listing.
+    """
     data = asdict(call)
     data["duration_secs"] = (
         round((call.ended_at - call.started_at).total_seconds(), 1) if call.ended_at else None
     )
     if turns is not None:
         v2v = [t.voice_to_voice_ms for t in turns if t.voice_to_voice_ms is not None]
-        data["turn_count"] = len(turns)
-        data["avg_voice_to_voice_ms"] = round(fmean(v2v), 1) if v2v else None
+        stats = TurnStats(len(turns), fmean(v2v) if v2v else None)
+    if stats is not None:
+        avg = stats.avg_voice_to_voice_ms
+        data["turn_count"] = stats.turn_count
+        data["avg_voice_to_voice_ms"] = round(avg, 1) if avg is not None else None
     return data
 
 
@@ -252,16 +261,8 @@ async def calls_page(
         limit=limit,
         offset=offset,
     )
-    # The averages need each call's turns; a few reads at a time keeps the pool free for calls.
-    gate = asyncio.Semaphore(4)
-
-    async def with_turns(call: CallRecord) -> dict[str, Any]:
-        async with gate:
-            detail = await repository.get_call(call.id)
-        return call_dict(call, detail.turns if detail else [])
-
-    items = await asyncio.gather(*(with_turns(c) for c in page.items))
-    return page_dict(page, list(items))
+    stats = await repository.turn_stats(c.id for c in page.items)
+    return page_dict(page, [call_dict(c, stats=stats[c.id]) for c in page.items])
 
 
 def upcoming_bounds(
