@@ -27,7 +27,6 @@ REQUIRED_LINES = (
     "max_duration_goodbye",
     "holding",
     "goodbye",
-    "service_trouble",
     "fatal_trouble",
     "legacy_after_beep",
     "legacy_resume",

@@ -22,7 +22,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from devtools.caller import SimulatedCall, WebhookError
 from devtools.fakes._base import wait_until
-from server import MAX_WEBHOOK_BYTES
 from tests.e2e.conftest import OPEN_NOW
 from tests.harness import (
     AUTH_TOKEN,
@@ -33,6 +32,7 @@ from tests.harness import (
     running_server,
     running_tasks,
 )
+from zylin.app.limits import MAX_WEBHOOK_BYTES
 from zylin.telephony import SignatureChecker, stream_url_from_public
 from zylin.telephony.media_stream import ZylinTwilioSerializer
 from zylin.telephony.media_stream.serializer import MAX_MESSAGE_BURST, MAX_MESSAGES_PER_SEC

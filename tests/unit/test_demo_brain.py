@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from datetime import time as dt_time
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from pipecat.frames.frames import (
-    EndWorkerFrame,
     Frame,
     FunctionCallResultProperties,
     LLMContextFrame,
@@ -24,22 +21,9 @@ from pipecat.processors.aggregators.llm_response_universal import LLMAssistantAg
 from pipecat.services.llm_service import FunctionCallParams
 from pipecat.tests.utils import SleepFrame, run_test
 
-from devtools.fakes.twilio_rest_server import (
-    DEFAULT_ACCOUNT_SID,
-    DEFAULT_AUTH_TOKEN,
-    TwilioRestFake,
-)
 from tests.profile_data import ISSUE_PROFILE
-from tests.storage_fixtures import (
-    Clock,
-    ToolHarness,
-    make_resources,
-    open_repository,
-    sqlite_url,
-)
-from tools import ALL_TOOLS
 from zylin.business.profile import BusinessProfile
-from zylin.local.demo_brain import DemoBrain, DemoBrainLLMService, load_phrases
+from zylin.local.demo_brain import DemoBrainLLMService
 from zylin.local.demo_understanding import (
     parse_day,
     parse_name,
@@ -48,7 +32,6 @@ from zylin.local.demo_understanding import (
     understand,
 )
 from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
-from zylin.telephony import TwilioRest
 
 PROFILE = ISSUE_PROFILE
 # Wednesday 25 November 2026, 10:00 in New York.
@@ -370,99 +353,6 @@ async def test_no_after_anything_else_ends_the_call() -> None:
     said, _, _ = await converse(["what services do you offer", "no"], tools)
     assert "cleaning, checkup or whitening" in said[1]
     assert tools.calls == [("end_call", {})]
-
-
-# --- The same rules against Zylin's real tools (SQLite, Twilio REST fake) --------------------
-
-
-@pytest_asyncio.fixture
-async def real_tools(tmp_path: Path) -> AsyncIterator[ToolHarness]:
-    clock = Clock(NOW)
-    repo, engine = await open_repository(sqlite_url(tmp_path), clock)
-    fake = await TwilioRestFake().start()
-    twilio = TwilioRest(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, fake.url)
-    resources = make_resources(repo, twilio, clock)
-    await repo.create_call(resources.call_sid, caller_phone=resources.caller_phone)
-    try:
-        yield ToolHarness(resources)
-    finally:
-        await resources.tasks.drain()
-        await twilio.aclose()
-        await fake.stop()
-        await engine.dispose()
-
-
-async def drive(brain: DemoBrain, harness: ToolHarness, turns: list[str]) -> list[str]:
-    """Play the caller's turns, running each tool the brain asks for as Pipecat would."""
-    tools = {t.__name__: t for t in ALL_TOOLS}
-    messages: list[dict[str, Any]] = []
-    said: list[str] = []
-
-    async def answer() -> None:
-        for _ in range(6):
-            reply = brain.respond(messages)
-            if reply.text:
-                said.append(reply.text)
-                messages.append({"role": "assistant", "content": reply.text})
-            if reply.call is None:
-                return
-            call_id = f"call_{len(messages)}"
-            arguments = json.dumps(reply.call.arguments)
-            function = {"name": reply.call.name, "arguments": arguments}
-            messages.append(
-                {
-                    "role": "assistant",
-                    "tool_calls": [{"id": call_id, "type": "function", "function": function}],
-                }
-            )
-            run = await harness.run(tools[reply.call.name], **reply.call.arguments)
-            content = json.dumps(run.result)
-            messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
-            if run.properties is not None and run.properties.run_llm is False:
-                return
-
-    await answer()
-    for turn in turns:
-        messages.append({"role": "user", "content": turn})
-        await answer()
-    return said
-
-
-async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -> None:
-    profile = real_tools.resources.profile
-    brain = DemoBrain(profile, lambda: NOW, load_phrases())
-    said = await drive(
-        brain,
-        real_tools,
-        [
-            "I'd like to book a checkup on Monday at ten thirty a.m.",
-            "my name is Ann Lee",
-            "I need to cancel my appointment",
-            "no thanks bye",
-        ],
-    )
-    assert "all set" in said[2] and "checkup on Monday, November thirtieth" in said[2]
-    assert "is cancelled" in said[3]
-    assert real_tools.resources.end.reason == "bot_ended"
-    await real_tools.resources.heard.heard()  # the goodbye played: the call ends
-    pushed = [frame for frame, _ in real_tools.llm.pushed]
-    assert getattr(pushed[-2], "text", "") == "Thanks for calling Bright Smile Dental. Goodbye!"
-    assert isinstance(pushed[-1], EndWorkerFrame)
-    repo = real_tools.resources.repository
-    detail = await repo.get_call_by_sid(real_tools.resources.call_sid)
-    assert detail is not None
-    kinds = [a.kind for a in detail.actions]
-    assert kinds.index("booked") < kinds.index("cancelled")
-
-
-async def test_takes_a_message_with_the_real_tool(real_tools: ToolHarness) -> None:
-    brain = DemoBrain(real_tools.resources.profile, lambda: NOW, load_phrases())
-    said = await drive(
-        brain,
-        real_tools,
-        ["can I leave a message", "Maria Garcia", "please call me about my bill", "this number"],
-    )
-    assert "Maria Garcia" in said[-1] and "call you back" in said[-1]
 
 
 @pytest.mark.parametrize(

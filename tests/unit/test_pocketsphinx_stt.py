@@ -132,6 +132,7 @@ async def test_service_turns_a_vad_segment_into_a_transcription(lm: LanguageMode
     assert "owner" in transcripts[0].text.split(), transcripts[0].text
 
 
+@pytest.mark.timing
 async def test_decoding_in_the_worker_process_keeps_the_event_loop_responsive() -> None:
     stt = PocketsphinxSTTService()  # the general model: about a second of decoding
     audio = await phone_audio("I would like to book a cleaning on Monday at ten thirty")
@@ -156,7 +157,9 @@ async def test_decoding_in_the_worker_process_keeps_the_event_loop_responsive() 
         stt.close()
     assert text
     assert decode_secs > 0.1
-    assert max(lags) < 0.08, f"event loop stalled {max(lags):.3f} s during decoding"
+    # Decoding in this process would stall the loop for the whole decode; in the worker it
+    # only waits for the scheduler (generous: CI runs on a busy 2-core machine).
+    assert max(lags) < max(0.25, decode_secs / 2), f"event loop stalled {max(lags):.3f} s"
 
 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from zylin.business import load_profile
-from zylin.prompts import PromptError, fill, load_prompts, render_system_prompt
+from zylin.prompts import REQUIRED_LINES, PromptError, fill, load_prompts, render_system_prompt
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "business" / "example_profile.yaml"
 
@@ -42,3 +42,17 @@ def test_greeting_mentions_recording_when_on() -> None:
     assert "recorded" not in prompts.greeting(profile)
     profile.recording.enabled = True
     assert prompts.greeting(profile).startswith("This call is recorded.")
+
+
+def test_every_line_in_lines_yaml_is_spoken_somewhere() -> None:
+    """A line nothing says is dead text an owner would edit for nothing."""
+    root = Path(__file__).resolve().parents[2]
+    code = "\n".join(
+        p.read_text(encoding="utf-8")
+        for pattern in ("src/zylin/**/*.py", "tools/*.py", "processors/*.py", "bot.py")
+        for p in root.glob(pattern)
+        if p.name != "prompts.py"  # the loader lists every name; it says none of them
+    )
+    lines = load_prompts().lines
+    assert [name for name in lines if f'"{name}"' not in code] == []
+    assert set(REQUIRED_LINES) == set(lines)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from fastapi import Request, WebSocket
 from loguru import logger
 
+from zylin.config import Settings
+from zylin.engines import Engines
 from zylin.state import AppState
 from zylin.telephony import public_url_for, stream_url_from_public
 
 
-def signatures_required(state: AppState) -> bool:
+def signatures_required(settings: Settings, engines: Engines) -> bool:
     """Unsigned requests are allowed only when checks are turned off, or when nothing is paid
     for: no Twilio token to check with and every engine local (a demo on a laptop)."""
-    settings = state.settings
     if not settings.twilio_validate_signatures:
         return False
-    return bool(settings.twilio_auth_token) or state.engines.any_paid
+    return bool(settings.twilio_auth_token) or engines.any_paid
 
 
 def public_base(request: Request, state: AppState) -> str:
@@ -29,7 +30,7 @@ async def signed_form(request: Request, state: AppState, path: str) -> dict[str,
     `BodySizeLimit` has already capped the body, so reading the form here is bounded.
     """
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if not signatures_required(state):
+    if not signatures_required(state.settings, state.engines):
         return form
     if state.signatures is None:
         logger.warning(f"Refused {path}: TWILIO_AUTH_TOKEN is not set, cannot check signature")
@@ -47,7 +48,7 @@ async def signed_form(request: Request, state: AppState, path: str) -> dict[str,
 
 def upgrade_signed(websocket: WebSocket, state: AppState, token: str) -> bool:
     """Twilio signs the upgrade over the Stream URL exactly as our TwiML gave it."""
-    if not signatures_required(state):
+    if not signatures_required(state.settings, state.engines):
         return True
     if state.signatures is None:
         return False
