@@ -29,7 +29,6 @@ from processors.playback_marks import PlaybackMarks
 from tools import ALL_TOOLS
 from tools.escalation import escalate
 from zylin.call.context import CallContext
-from zylin.call.end_reason import EndReason
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
 from zylin.call.record.latency import latency_observer
@@ -38,6 +37,7 @@ from zylin.call.record.recording import WavRecording
 from zylin.call.record.replies import ReplyObserver
 from zylin.call.services import CallServices
 from zylin.config import Settings
+from zylin.end_reason import EndReason
 from zylin.metrics import ZylinMetrics
 from zylin.prompts import Prompts
 

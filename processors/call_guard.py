@@ -25,7 +25,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from processors.frames import PlaybackFinishedFrame
-from zylin.call.end_reason import EndReason
+from zylin.end_reason import EndReason
 from zylin.telephony.media_stream.frames import TwilioStopFrame
 
 EMPTY_REPLY_GRACE_SECS = 0.5

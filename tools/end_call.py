@@ -11,7 +11,7 @@ from pipecat.frames.frames import FunctionCallResultProperties, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.common import context_of
-from zylin.call.end_reason import EndReason
+from zylin.end_reason import EndReason
 
 
 async def end_call(params: FunctionCallParams) -> None:

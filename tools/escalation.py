@@ -11,7 +11,7 @@ from pipecat.services.llm_service import FunctionCallParams
 from tools.common import Result, context_of, direct_tool, record_action
 from tools.validation import MAX_REASON, clean_text
 from zylin.call.context import CallContext
-from zylin.call.end_reason import EndReason
+from zylin.end_reason import EndReason
 from zylin.telephony import TwilioRestError, mask_phone, twiml_dial
 
 TRANSFER_TIMEOUT_SECS = 20  # seconds the owner's phone rings before `transfer_no_answer`

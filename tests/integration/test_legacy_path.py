@@ -10,15 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
-from devtools.fakes._base import FakeServer
+from devtools.fakes.deepgram_prerecorded import DeepgramPrerecorded
 from devtools.fakes.openai_server import Failure, Text, ToolCall
 from devtools.fakes.twilio_rest_server import wav_bytes
 from tests.harness import (
     ACCOUNT_SID,
     AUTH_TOKEN,
-    DEEPGRAM_KEY,
     Fakes,
     RunningServer,
     cloud_settings,
@@ -114,36 +112,6 @@ async def zylin(tmp_path: Path, **overrides: Any) -> AsyncIterator[tuple[Fakes, 
 
 
 DEMO = {"demo_mode": True}
-
-
-class DeepgramPrerecorded(FakeServer):
-    """Deepgram's pre-recorded `POST /v1/listen` (the live fake only speaks WebSocket)."""
-
-    def __init__(self, transcript: str, *, fail_status: int | None = None) -> None:
-        self.transcript = transcript
-        self.fail_status = fail_status
-        self.requests: list[dict[str, Any]] = []
-        super().__init__()
-
-    @property
-    def ws_url(self) -> str:
-        """The base URL as `DEEPGRAM_BASE_URL` holds it for the live API (ws://)."""
-        return self.base_url.replace("http://", "ws://")
-
-    def _setup_routes(self, app: web.Application) -> None:
-        app.router.add_post("/v1/listen", self._listen)
-
-    async def _listen(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.requests.append({"query": dict(request.query), "bytes": len(body)})
-        if request.headers.get("Authorization") != f"Token {DEEPGRAM_KEY}":
-            return web.json_response({"err_code": "INVALID_AUTH"}, status=401)
-        if self.fail_status is not None:
-            return web.json_response({"err_code": "FAKE_FAILURE"}, status=self.fail_status)
-        alternative = {"transcript": self.transcript, "confidence": 0.98, "words": []}
-        return web.json_response(
-            {"metadata": {}, "results": {"channels": [{"alternatives": [alternative]}]}}
-        )
 
 
 # ----- signatures ------------------------------------------------------------------------

@@ -106,7 +106,7 @@ async def seed(repo: Repository) -> Seeded:
     await repo.update_call(
         SID[1], intent="booking", summary="Ann booked a cleaning <script>alert(1)</script>"
     )
-    await repo.finish_call(SID[1], end_reason="zylin_ended", ended_at=utc(2030, 1, 5, 14, 2))
+    await repo.finish_call(SID[1], end_reason="bot_ended", ended_at=utc(2030, 1, 5, 14, 2))
 
     c2 = await repo.create_call(SID[2], started_at=utc(2030, 1, 6, 3, 30), caller_phone=BOB)
     ids[2] = c2.id
@@ -243,7 +243,7 @@ async def test_calls_newest_first_with_limit_offset_pagination(owner: Owner) -> 
 
     call = everything["items"][2]
     assert call["caller_phone"] == ANN  # the owner's own data, in full
-    assert call["intent"] == "booking" and call["end_reason"] == "zylin_ended"
+    assert call["intent"] == "booking" and call["end_reason"] == "bot_ended"
     assert call["started_at"].startswith("2030-01-05T14:00:00")
     assert call["duration_secs"] == 120.0
     assert call["turn_count"] == 5

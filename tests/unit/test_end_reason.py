@@ -1,8 +1,11 @@
 """The one rule for a call's end reason: the first wins; a hand-off claims it and can be undone."""
 
+import re
+from pathlib import Path
+
 import pytest
 
-from zylin.call.end_reason import CallEnd, EndReason
+from zylin.end_reason import CallEnd, EndReason
 
 
 def test_a_call_that_ended_with_nothing_noted_was_hung_up_by_the_caller() -> None:
@@ -58,3 +61,12 @@ def test_the_kinds_of_reason_cannot_be_mixed_up() -> None:
         end.note(EndReason.TRANSFERRED)
     with pytest.raises(ValueError, match="not a hand-off"):
         end.hand_off(EndReason.SILENCE)
+
+
+def test_the_readme_names_exactly_the_end_reasons_there_are() -> None:
+    """The metrics docs once named `zylin_ended`, a reason no call ever had."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("End reasons stored") : readme.index("## Tests")]
+    named = set(re.findall(r"`([a-z_]+)`", section)) - {"zylin_calls_total"}
+    assert named == {reason.value for reason in EndReason}
+

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A module may import its own layer and the layers below it, never above.
 LAYERS: list[set[str]] = [
     {"zylin", "zylin.config", "zylin.logging_setup"},
-    {"zylin.business", "zylin.metrics", "zylin.engines"},
+    {"zylin.business", "zylin.metrics", "zylin.engines", "zylin.end_reason"},
     {"zylin.storage", "zylin.telephony", "zylin.prompts", "zylin.local"},
     {"zylin.state"},  # what lives as long as the server
     {"zylin.fallback", "zylin.owner"},

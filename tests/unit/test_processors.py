@@ -27,9 +27,9 @@ from processors.call_guard import CallGuard, GuardLines
 from processors.frames import PlaybackFinishedFrame
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
-from zylin.call.end_reason import CallEnd, EndReason
 from zylin.call.playout import AfterHeard, end_after_heard
 from zylin.call.tasks import CallTasks
+from zylin.end_reason import CallEnd, EndReason
 from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame
 
 LINES = GuardLines(

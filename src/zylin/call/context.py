@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from zylin.business import BusinessProfile
-from zylin.call.end_reason import CallEnd, EndReason
 from zylin.call.playout import AfterHeard, PushFrame, end_after_heard
 from zylin.call.tasks import CallTasks
 from zylin.config import Settings
+from zylin.end_reason import CallEnd, EndReason
 
 if TYPE_CHECKING:
     from zylin.storage.repository import Repository

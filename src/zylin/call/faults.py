@@ -9,8 +9,8 @@ from pipecat.frames.frames import EndWorkerFrame, ErrorFrame, LLMRunFrame, TTSSp
 from pipecat.pipeline.worker import PipelineWorker
 
 from zylin.call.context import CallContext
-from zylin.call.end_reason import EndReason
 from zylin.call.fault_rules import FaultRules, Reaction, Service
+from zylin.end_reason import EndReason
 from zylin.metrics import ZylinMetrics
 from zylin.telephony import TwilioRestError, twiml_say
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 from pipecat.frames.frames import EndWorkerFrame, Frame
 
-from zylin.call.end_reason import CallEnd, EndReason
 from zylin.call.tasks import CallTasks
+from zylin.end_reason import CallEnd, EndReason
 
 Action = Callable[[], Awaitable[None]]
 PushFrame = Callable[[Frame], Awaitable[None]]

@@ -14,12 +14,12 @@ from pipecat.transports.websocket.fastapi import (
 from pipecat.workers.runner import WorkerRunner
 
 from zylin.call.context import CallContext
-from zylin.call.end_reason import EndReason
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.summary import summarize
 from zylin.call.record.writer import RecordWriter
 from zylin.call.services import make_services
+from zylin.end_reason import EndReason
 from zylin.fallback import dial_done_url, move_call_to_legacy
 from zylin.prompts import render_system_prompt
 from zylin.state import AppState

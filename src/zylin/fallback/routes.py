@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from zylin.end_reason import EndReason
 from zylin.fallback.steps import (
     LocalEngines,
     decide_answer,
@@ -38,13 +39,12 @@ SignedForm = Callable[[Request, AppState, str], Awaitable[dict[str, str] | None]
 MAX_TURNS = 6
 BUDGET_SECS = 12.0  # Twilio gives up on a webhook after 15 s; answer before that, even if failing
 STATUS_PATH = "/twilio/status"
-MOVED_TO_LEGACY = "moved_to_legacy"  # end reason the stream path may set when it hands over
 _FINAL_STATUSES = {
-    "completed": "completed",
-    "busy": "busy",
-    "failed": "failed",
-    "no-answer": "no_answer",
-    "canceled": "canceled",
+    "completed": EndReason.COMPLETED,
+    "busy": EndReason.BUSY,
+    "failed": EndReason.FAILED,
+    "no-answer": EndReason.NO_ANSWER,
+    "canceled": EndReason.CANCELED,
 }
 _REASON = re.compile(r"^[a-z_]{1,32}$")
 _CALL_SID = re.compile(r"^CA[0-9a-zA-Z]{1,62}$")
@@ -121,7 +121,7 @@ def legacy_router(
         turn = turn_number(request.query_params.get("turn"), max_turns)
         if not (t.form.get("RecordingUrl") or t.form.get("RecordingSid")):
             t.log.info("Legacy path: nothing was recorded; saying goodbye")
-            return await t.say_last(t.line("silence_goodbye"), "legacy_no_input")
+            return await t.say_last(t.line("silence_goodbye"), EndReason.LEGACY_NO_INPUT)
         history = t.history()
         stage, transcript = "download", None
         try:
@@ -134,7 +134,7 @@ def legacy_router(
                 if t.form.get("CallStatus") == "completed":
                     # The caller hung up while recording: what they said is a voicemail.
                     await t.store_message(transcript or "")
-                    await t.finish("caller_hangup")
+                    await t.finish(EndReason.CALLER_HANGUP)
                     return twiml_response(say_and_hang_up(t.line("goodbye")))
                 if not transcript:
                     return await not_heard(t, turn, max_turns)
@@ -167,7 +167,7 @@ def legacy_router(
             text = "The caller asked for a call back but left no message."
         stored = await t.store_message(text)
         line = "legacy_message_taken" if stored else "legacy_trouble"
-        return await t.say_last(t.line(line), "legacy_message")
+        return await t.say_last(t.line(line), EndReason.LEGACY_MESSAGE)
 
     @router.post(DIAL_DONE_PATH)
     async def transfer_done(request: Request) -> Response:
@@ -178,7 +178,7 @@ def legacy_router(
         status = t.form.get("DialCallStatus", "")
         await t.action("transfer_result", {"dial_status": status})
         if status in ("completed", "answered"):
-            await t.finish("transferred")
+            await t.finish(EndReason.TRANSFERRED)
             return twiml_response(hang_up())
         t.log.info(f"Transfer not answered ({status or 'unknown'}): taking a message")
         return await t.ask_for_message(t.line("transfer_leave_message"))
@@ -194,7 +194,7 @@ def legacy_router(
             return Response(status_code=204)  # not final, or a call we never recorded
         await t.action("call_status", {"status": status, "duration": t.form.get("CallDuration")})
         call = t.detail.call
-        if call.ended_at is None or call.end_reason == MOVED_TO_LEGACY:
+        if call.ended_at is None or call.end_reason == EndReason.MOVED_TO_LEGACY:
             await t.finish(end_reason)
         return Response(status_code=204)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.responses import Response
 
 from zylin.config import LlmProvider, SttProvider
+from zylin.end_reason import EndReason
 from zylin.fallback.answer import (
     Answer,
     AnswerKind,
@@ -108,7 +109,7 @@ async def not_heard(t: LegacyTurn, turn: int, max_turns: int) -> Response:
         return twiml_response(say_and_record(text, action_url=url, no_input_url=url))
     stored = await t.store_message("")
     line = "legacy_message_taken" if stored else "legacy_trouble"
-    return await t.say_last(t.line(line), "legacy_message")
+    return await t.say_last(t.line(line), EndReason.LEGACY_MESSAGE)
 
 
 async def failed(t: LegacyTurn, stage: str, exc: BaseException, transcript: str | None) -> Response:
@@ -117,7 +118,7 @@ async def failed(t: LegacyTurn, stage: str, exc: BaseException, transcript: str 
     t.log.warning(f"Legacy path failed at {stage}: {error}")
     await t.action("legacy_failure", {"stage": stage, "error": error[:300]})
     await t.store_message(transcript or "")
-    return await t.say_last(t.line("legacy_trouble"), "legacy_error")
+    return await t.say_last(t.line("legacy_trouble"), EndReason.LEGACY_ERROR)
 
 
 async def reply(
@@ -125,7 +126,7 @@ async def reply(
 ) -> Response:
     """Turn the decision into TwiML and keep the record."""
     if answer.kind == AnswerKind.GOODBYE:
-        return await t.say_last(t.line("goodbye"), "legacy_goodbye")
+        return await t.say_last(t.line("goodbye"), EndReason.LEGACY_GOODBYE)
     if answer.kind == AnswerKind.MESSAGE:
         text = answer.message
         if transcript and transcript not in text:
@@ -134,13 +135,13 @@ async def reply(
             text, caller_name=answer.caller_name, callback_number=answer.callback_number
         )
         line = "legacy_message_taken" if stored else "legacy_trouble"
-        return await t.say_last(t.line(line), "legacy_message")
+        return await t.say_last(t.line(line), EndReason.LEGACY_MESSAGE)
     if answer.kind == AnswerKind.ASK_MESSAGE:
         return await t.ask_for_message(
             t.line("legacy_request_message" if answer.for_request else "legacy_leave_message")
         )
     if turn >= max_turns:
-        return await t.say_last(f"{answer.text} {t.line('goodbye')}", "legacy_max_turns")
+        return await t.say_last(f"{answer.text} {t.line('goodbye')}", EndReason.LEGACY_MAX_TURNS)
     await t.add_turn("assistant", answer.text)
     url = webhook_url(public_base(t.state), RECORDED_PATH, turn=turn + 1)
     return twiml_response(say_and_record(answer.text, action_url=url, no_input_url=url))

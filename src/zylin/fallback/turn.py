@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from fastapi.responses import Response
 from loguru import logger
 
+from zylin.end_reason import EndReason
 from zylin.fallback.twiml import MESSAGE_PATH, say_and_hang_up, say_and_record, webhook_url
 from zylin.state import AppState
 from zylin.storage.repository import CallDetail
@@ -83,11 +84,11 @@ class LegacyTurn:
             f"record {kind}", self.state.repository.add_action(self.call_sid, kind, detail)
         )
 
-    async def finish(self, reason: str) -> None:
+    async def finish(self, reason: EndReason) -> None:
         await self.safe(
             "close the call record",
             self.state.repository.finish_call(
-                self.call_sid, end_reason=reason, ended_at=self.state.now()
+                self.call_sid, end_reason=reason.value, ended_at=self.state.now()
             ),
         )
 
@@ -97,7 +98,7 @@ class LegacyTurn:
         url = webhook_url(public_base(self.state), MESSAGE_PATH)
         return twiml_response(say_and_record(text, action_url=url, no_input_url=url))
 
-    async def say_last(self, text: str, reason: str) -> Response:
+    async def say_last(self, text: str, reason: EndReason) -> Response:
         await self.add_turn("assistant", text)
         await self.finish(reason)
         return twiml_response(say_and_hang_up(text))
