@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -36,6 +35,7 @@ from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.replies import ReplyObserver
 from zylin.call.services import CallServices
+from zylin.call.vad import SharedSileroVADAnalyzer
 from zylin.config import Settings
 from zylin.end_reason import EndReason
 from zylin.metrics import ZylinMetrics
@@ -72,7 +72,9 @@ def build_worker(
     aggregators = LLMContextAggregatorPair(
         LLMContext(tools=list(ALL_TOOLS)),
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=settings.vad_stop_secs)),
+            vad_analyzer=SharedSileroVADAnalyzer(
+                params=VADParams(stop_secs=settings.vad_stop_secs)
+            ),
             user_turn_strategies=_turn_strategies(settings),
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,36 +20,44 @@ from zylin.config import Settings
 from zylin.logging_setup import configure_logging
 from zylin.state import utc_now
 
+# After the app's own shutdown has ended every call, what uvicorn still waits for connections.
+CLOSE_CONNECTIONS_SECS = 10
 
-def create_app(settings: Settings, *, now: Callable[[], datetime] = utc_now) -> FastAPI:
+
+def create_app(
+    settings: Settings, *, now: Callable[[], datetime] = utc_now, handle_sigterm: bool = False
+) -> FastAPI:
     """The app for these settings; the lifespan opens the database and clients once."""
-    return build_app(settings, build_worker=build_worker, now=now)
+    return build_app(settings, build_worker=build_worker, now=now, handle_sigterm=handle_sigterm)
 
 
 def app_from_env() -> FastAPI:
     """An app configured from the environment (each uvicorn worker process calls this)."""
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, handle_sigterm=True)
 
 
-def uvicorn_config(settings: Settings) -> uvicorn.Config:
-    """How `./zylin serve` runs the app: every protection set here holds in every worker."""
-    return uvicorn.Config(
-        "server:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        ws_max_size=MAX_WS_MESSAGE_BYTES,
-    )
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `./zylin serve` runs the app: `WORKERS` processes on one port, each built by
+    `app_from_env`, so every protection set here holds in every worker."""
+    return {
+        "app": "server:app_from_env",
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.worker_count(),
+        "log_level": settings.log_level.lower(),
+        "ws_max_size": MAX_WS_MESSAGE_BYTES,
+        "timeout_graceful_shutdown": CLOSE_CONNECTIONS_SECS,
+    }
 
 
 def main() -> None:
-    """`python server.py`: run with uvicorn on HOST:PORT."""
+    """`python server.py` (`./zylin serve`): run with uvicorn on HOST:PORT."""
     settings = Settings()
     configure_logging(settings.log_level)
-    uvicorn.Server(uvicorn_config(settings)).run()
+    uvicorn.run(**uvicorn_options(settings))
 
 
 if __name__ == "__main__":

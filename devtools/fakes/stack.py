@@ -77,6 +77,7 @@ def cloud_env(fakes: Fakes, database_path: Path, port: int, **extra: str) -> dic
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "LOG_LEVEL": "WARNING",
+            "WORKERS": "1",  # one process unless a test asks for more (`extra`)
         }
     )
     env.update(extra)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -82,7 +85,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     stream_token_ttl_secs: int = 60
     stream_token_secret: SecretStr | None = None
+    # Streamed calls at once on this box, across its worker processes; over it, the legacy path.
     max_concurrent_calls: int = 20
+    # Server processes `./zylin serve` runs on one port; empty means one per CPU core.
+    workers: int | None = Field(default=None, ge=1)
+    # On SIGTERM: how long calls in progress may go on before Zylin ends them politely.
+    shutdown_grace_secs: float = Field(default=30.0, ge=0)
+    # Shared state for several workers or servers (the concurrent-call count); else the database.
+    redis_url: str | None = None
 
     # Storage.
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'zylin.db'}"
@@ -132,12 +142,27 @@ class Settings(BaseSettings):
         for secret in (self.stream_token_secret, self.twilio_auth_token):
             if secret and secret.get_secret_value():
                 return secret.get_secret_value().encode()
-        key_file = ROOT / "data" / "stream_token.key"
+        return shared_key(ROOT / "data" / "stream_token.key")
+
+    def worker_count(self) -> int:
+        """`WORKERS`, else one server process per CPU core."""
+        return self.workers or os.cpu_count() or 1
+
+
+def shared_key(key_file: Path) -> bytes:
+    """A random key made once per machine; every process that asks reads the same one.
+
+    Written to a private temporary file and linked into place, so a worker starting at the
+    same moment never reads a file another one has created but not yet filled.
+    """
+    if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=".key-")
         try:
-            with key_file.open("xb") as handle:
-                handle.write(secrets.token_bytes(32))
-            key_file.chmod(0o600)
-        except FileExistsError:
-            pass
-        return key_file.read_bytes()
+            os.write(fd, secrets.token_bytes(32))
+            os.close(fd)
+            with contextlib.suppress(FileExistsError):  # another process was first: use its key
+                os.link(temporary, key_file)
+        finally:
+            os.unlink(temporary)
+    return key_file.read_bytes()

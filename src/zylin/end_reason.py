@@ -19,6 +19,7 @@ class EndReason(StrEnum):
     MAX_DURATION = "max_duration"
     SILENCE = "silence"
     STREAM_FLOOD = "stream_flood"
+    SHUTDOWN = "shutdown"  # the server stopped (SIGTERM) and the grace period ran out
     # The record-then-answer path, and Twilio's final call statuses.
     LEGACY_GOODBYE = "legacy_goodbye"
     LEGACY_MESSAGE = "legacy_message"

@@ -27,6 +27,7 @@ REQUIRED_LINES = (
     "max_duration_goodbye",
     "holding",
     "goodbye",
+    "shutdown_goodbye",
     "fatal_trouble",
     "legacy_after_beep",
     "legacy_resume",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loguru import logger
 from openai import AsyncOpenAI
@@ -19,6 +20,7 @@ from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles, write_language_model
 from zylin.metrics import ZylinMetrics
 from zylin.prompts import Prompts, load_prompts
+from zylin.storage.call_slots import CallSlots, DatabaseCallSlots, RedisCallSlots
 from zylin.storage.db import create_engine, migrate, session_factory
 from zylin.storage.repository import Repository
 from zylin.telephony import SignatureChecker, StreamTokens, TwilioRest
@@ -27,6 +29,14 @@ from zylin.telephony import SignatureChecker, StreamTokens, TwilioRest
 def utc_now() -> datetime:
     """The real clock (tests inject another)."""
     return datetime.now(UTC)
+
+
+class LiveCall(Protocol):
+    """A streamed call in progress in this process, as the server's shutdown sees it."""
+
+    async def end_for_shutdown(self) -> None:
+        """Say goodbye and end the call once it was heard (the server is going away)."""
+        ...
 
 
 @dataclass
@@ -43,14 +53,40 @@ class AppState:
     twilio: TwilioRest
     tokens: StreamTokens
     signatures: SignatureChecker | None
+    # The box's concurrent-call slots, shared by its worker processes (database or Redis).
+    slots: CallSlots
     now: Callable[[], datetime] = utc_now
-    active_calls: set[str] = field(default_factory=set)
+    # Streamed calls in progress in this process, by CallSid.
+    active_calls: dict[str, LiveCall] = field(default_factory=dict)
+    # SIGTERM: no new calls; those in progress finish (see `zylin.app.shutdown`).
+    draining: bool = False
     metrics: ZylinMetrics = field(default_factory=ZylinMetrics)
     # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
     llm_client: AsyncOpenAI | None = None
     recordings_dir: Path = ROOT / "data" / "recordings"
     # The business language model for the demo speech recognizer (None with Deepgram).
     demo_lm: LanguageModelFiles | None = None
+    _no_calls: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._no_calls.set()
+
+    def call_started(self, call_sid: str, call: LiveCall) -> None:
+        """A streamed call runs in this process."""
+        self.active_calls[call_sid] = call
+        self._no_calls.clear()
+
+    def call_ended(self, call_sid: str) -> None:
+        """A streamed call of this process ended."""
+        self.active_calls.pop(call_sid, None)
+        if not self.active_calls:
+            self._no_calls.set()
+
+    async def until_no_calls(self, within_secs: float) -> bool:
+        """Wait until no call runs in this process; False if some still do after `within_secs`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._no_calls.wait(), within_secs)
+        return not self.active_calls
 
 
 def load_business(settings: Settings) -> BusinessProfile:
@@ -104,6 +140,11 @@ async def open_app_state(
         twilio=twilio,
         tokens=StreamTokens(settings.token_secret(), settings.stream_token_ttl_secs),
         signatures=SignatureChecker(auth_token) if auth_token else None,
+        slots=(
+            RedisCallSlots(settings.redis_url)
+            if settings.redis_url
+            else DatabaseCallSlots(session_factory(engine), clock=now)
+        ),
         now=now,
         llm_client=llm_client,
         recordings_dir=settings.recordings_dir,
@@ -113,6 +154,7 @@ async def open_app_state(
     try:
         yield state
     finally:
+        await state.slots.aclose()
         await twilio.aclose()
         if llm_client is not None:
             await llm_client.close()

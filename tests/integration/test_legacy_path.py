@@ -369,16 +369,17 @@ async def test_forged_recording_url_is_never_fetched_with_our_credentials(tmp_pa
 async def test_voice_webhook_redirects_to_legacy_at_the_call_cap(tmp_path: Path) -> None:
     async with zylin(tmp_path, **DEMO, max_concurrent_calls=1) as (_fakes, server):
         root = twiml(await post(server, "/twilio/voice", call_form(9)))
-        assert verbs(root) == ["Connect"]  # under the cap: the media stream
-        server.state.active_calls.add(call_sid(90))
-        root = twiml(await post(server, "/twilio/voice", call_form(9)))
-        assert verbs(root) == ["Redirect"]
+        assert verbs(root) == ["Connect"]  # under the cap: the media stream (its slot held)
+        root = twiml(await post(server, "/twilio/voice", call_form(10)))
+        assert verbs(root) == ["Redirect"]  # the box's one slot is call 9's
         redirect = root.find("Redirect")
         assert redirect is not None and redirect.attrib == {"method": "POST"}
         assert redirect.text == "/twilio/voice-legacy?reason=capacity"
-        root = twiml(await post(server, redirect.text, call_form(9)))
+        root = twiml(await post(server, redirect.text, call_form(10)))
         assert verbs(root) == ["Say", "Record", "Redirect"]
-        detail = await server.state.repository.get_call_by_sid(call_sid(9))
+        await server.state.slots.release(call_sid(9))  # call 9 ended: the next one streams
+        assert verbs(twiml(await post(server, "/twilio/voice", call_form(11)))) == ["Connect"]
+        detail = await server.state.repository.get_call_by_sid(call_sid(10))
         assert detail is not None
         assert detail.actions[0].detail == {"reason": "capacity"}
 

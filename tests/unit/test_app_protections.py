@@ -12,7 +12,7 @@ from zylin.config import Settings
 from zylin.engines import Engines
 
 
-def settings(**values: str | bool) -> Settings:
+def settings(**values: str | bool | int) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
@@ -68,8 +68,9 @@ def incoming_media() -> Message:
 def test_every_worker_gets_the_message_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
-    config = server.uvicorn_config(settings())
-    assert config.ws_max_size == MAX_WS_MESSAGE_BYTES  # what uvicorn buffers, per worker
-    assert config.factory and config.app == "server:app_from_env"
+    options = server.uvicorn_options(settings(workers=3))
+    assert options["ws_max_size"] == MAX_WS_MESSAGE_BYTES  # what uvicorn buffers, per worker
+    assert options["factory"] and options["app"] == "server:app_from_env"
+    assert options["workers"] == 3
     app = server.app_from_env()  # what `uvicorn --factory` builds in each worker
     assert WebSocketMessageCap in [m.cls for m in app.user_middleware]

@@ -69,4 +69,3 @@ def test_the_readme_names_exactly_the_end_reasons_there_are() -> None:
     section = readme[readme.index("End reasons stored") : readme.index("## Tests")]
     named = set(re.findall(r"`([a-z_]+)`", section)) - {"zylin_calls_total"}
     assert named == {reason.value for reason in EndReason}
-

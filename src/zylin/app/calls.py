@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from loguru import logger
 
 from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
+from zylin.call.capacity import reserve_slot
 from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
 from zylin.fallback import legacy_redirect_twiml
 from zylin.state import AppState
@@ -24,7 +25,8 @@ def calls_router() -> APIRouter:
         return {
             "status": "ok",
             "business": state.profile.name,
-            "active_calls": len(state.active_calls),
+            "active_calls": len(state.active_calls),  # in this worker process
+            "draining": state.draining,
             "demo_mode": engines.any_demo,
             "engines": {
                 "stt": engines.stt.value,
@@ -49,7 +51,12 @@ def calls_router() -> APIRouter:
         call_sid = form.get("CallSid", "")
         if not call_sid.startswith("CA") or len(call_sid) > 64:
             return Response("missing CallSid", status_code=400)
-        if len(state.active_calls) >= settings.max_concurrent_calls:
+        if state.draining:
+            logger.bind(call_sid=call_sid).warning("Shutting down: legacy path")
+            twiml = legacy_redirect_twiml(settings.public_url, reason="shutdown")
+            return Response(twiml, media_type="application/xml")
+        hold = settings.stream_token_ttl_secs + 30  # the stream renews it once it opens
+        if not await reserve_slot(state, call_sid, hold_secs=hold):
             logger.bind(call_sid=call_sid).warning(
                 f"At the cap of {settings.max_concurrent_calls} streamed calls: legacy path"
             )

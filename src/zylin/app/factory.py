@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -11,7 +12,10 @@ from fastapi import FastAPI
 
 from zylin.app.calls import calls_router
 from zylin.app.limits import MAX_WEBHOOK_BYTES, BodySizeLimit, WebSocketMessageCap
+from zylin.app.shutdown import GracefulShutdown
 from zylin.app.twilio_auth import signed_form
+from zylin.call import vad
+from zylin.call.capacity import renew_slots
 from zylin.config import Settings
 from zylin.fallback import legacy_router
 from zylin.owner import api_router, dashboard_router
@@ -24,14 +28,29 @@ def build_app(
     *,
     build_worker: Callable[..., Any],
     now: Callable[[], datetime] = utc_now,
+    handle_sigterm: bool = False,
 ) -> FastAPI:
-    """The app for these settings; `build_worker` builds each call's pipeline (bot.py)."""
+    """The app for these settings; `build_worker` builds each call's pipeline (bot.py).
+
+    `handle_sigterm`: drain calls on SIGTERM (`GracefulShutdown`); for a server process of
+    its own, not for an app a test runs inside its event loop.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_app_state(settings, build_worker=build_worker, now=now) as state:
+            await asyncio.to_thread(vad.warm_up)  # the first call must not pay for the model
             app.state.zylin = state
-            yield
+            renewing = asyncio.create_task(renew_slots(state), name="renew-call-slots")
+            shutdown = GracefulShutdown(state, settings.shutdown_grace_secs)
+            if handle_sigterm:
+                shutdown.install()
+            try:
+                yield
+            finally:
+                renewing.cancel()
+                if handle_sigterm:
+                    shutdown.uninstall()
 
     app = FastAPI(title="Zylin", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_WEBHOOK_BYTES)

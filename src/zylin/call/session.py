@@ -13,6 +13,7 @@ from pipecat.transports.websocket.fastapi import (
 )
 from pipecat.workers.runner import WorkerRunner
 
+from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot
 from zylin.call.context import CallContext
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
@@ -52,16 +53,20 @@ async def run_call(websocket: WebSocket, token: str, state: AppState) -> None:
         logger.warning(f"Media stream refused: {exc}")
         await _close(websocket, CLOSE_POLICY_VIOLATION, str(exc))
         return
-    if len(state.active_calls) >= state.settings.max_concurrent_calls:
+    if state.draining:
+        logger.warning("Media stream refused: the server is shutting down")
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, "shutting down")
+        return
+    if not await reserve_slot(state, start.call_sid, hold_secs=SLOT_HOLD_SECS):
         logger.warning("Media stream refused: concurrent-call cap reached")
         await _close(websocket, CLOSE_TRY_AGAIN_LATER, "busy")
         return
     with logger.contextualize(call_sid=start.call_sid):
-        state.active_calls.add(start.call_sid)
         try:
             await _run_verified_call(websocket, start, state)
         finally:
-            state.active_calls.discard(start.call_sid)
+            state.call_ended(start.call_sid)
+            await release_slot(state, start.call_sid)
 
 
 async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: AppState) -> None:
@@ -110,6 +115,7 @@ async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: Ap
         recording=recording,
         move_to_legacy=_legacy_mover(websocket, state, start.call_sid),
     )
+    state.call_started(start.call_sid, StreamedCall(ctx, worker))
     state.metrics.call_started()
     try:
         runner = WorkerRunner(handle_sigint=False)

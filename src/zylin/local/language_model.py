@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import os
 import random
 import re
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -237,12 +240,31 @@ def write_sentence_model(
     dict_path: Path = DEFAULT_DICT,
     discount_mass: float = DISCOUNT_MASS,
 ) -> LanguageModelFiles:
-    """Write `NAME.lm` and `NAME.dict` for exactly these sentences into `out_dir`."""
+    """Write `NAME.lm` and `NAME.dict` for exactly these sentences into `out_dir`.
+
+    Each file is written beside its place and renamed into it, so server processes starting
+    together (`WORKERS`) never read a file another one is half-way through writing.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     vocabulary = read_dictionary_words(dict_path)
     arpa, used, dropped = build_arpa(sentences, vocabulary, discount_mass=discount_mass)
     lm_path = out_dir / f"{name}.lm"
-    lm_path.write_text(arpa, encoding="utf-8")
+    with _replacing(lm_path) as partial:
+        partial.write_text(arpa, encoding="utf-8")
     small_dict = out_dir / f"{name}.dict"
-    write_dictionary(used, small_dict, dict_path)
+    with _replacing(small_dict) as partial:
+        write_dictionary(used, partial, dict_path)
     return LanguageModelFiles(lm_path, small_dict, frozenset(used), frozenset(dropped))
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A private file to write; renamed over `path` (atomically) once it is complete."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    os.close(fd)
+    partial = Path(name)
+    try:
+        yield partial
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

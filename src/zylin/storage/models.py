@@ -213,3 +213,16 @@ class StreamTokenUse(Base):
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CallSlot(Base):
+    """A streamed call holding one of the box's concurrent-call slots, across worker processes.
+
+    A row lives while its call does: the webhook reserves it, the call renews it, the call's end
+    releases it. `expires_at` frees the slot of a worker that died without releasing it.
+    """
+
+    __tablename__ = "call_slots"
+
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
