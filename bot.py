@@ -30,6 +30,7 @@ from tools.escalation import escalate
 from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
+from zylin.call.playout import PushFrame
 from zylin.call.record.latency import latency_observer
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
@@ -86,9 +87,12 @@ def build_worker(
         move_to_legacy=move_to_legacy,
     )
 
-    async def on_zero() -> str:
-        result = await escalate(ctx, "caller pressed 0", source="dtmf")
-        return str(result.get("say") or ctx.lines["transfer_unavailable"])
+    async def on_zero(push_frame: PushFrame) -> None:
+        result = await escalate(ctx, "caller pressed 0", push_frame=push_frame, source="dtmf")
+        if result["status"] != "transferring":  # a transfer said its line itself
+            await push_frame(
+                TTSSpeakFrame(str(result.get("say") or ctx.lines["transfer_unavailable"]))
+            )
 
     guard = CallGuard(
         lines=GuardLines(
@@ -98,9 +102,10 @@ def build_worker(
         ),
         max_call_secs=settings.max_call_secs,
         silence_secs=settings.silence_prompt_secs,
-        on_heard=ctx.heard.heard,
+        on_probe_heard=ctx.heard.heard,
         note_end=ctx.end.note,
         end_after_heard=ctx.end_after_heard,
+        is_ending=lambda: ctx.ending,
         on_empty_reply=lambda: faults.llm_gave_nothing(worker),
     )
     replies = ReplyObserver(

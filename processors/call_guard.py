@@ -25,6 +25,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from processors.frames import PlaybackFinishedFrame
+from zylin.call.playout import ProbeHeardFrame, PushFrame
 from zylin.end_reason import EndReason
 from zylin.telephony.media_stream.frames import TwilioStopFrame
 
@@ -52,7 +53,7 @@ class CallGuard(FrameProcessor):
     - Twilio's `stop`: the call is over, so the pipeline is cancelled at once.
     - An LLM reply that ends with no words and no tool call (failure, timeout, garbage tool
       arguments) is reported through `on_empty_reply`, so the caller is never left in silence.
-    - Playback finished: `on_heard` runs what waited for the caller to hear Zylin's last words
+    - A probe's mark echoed: `on_probe_heard` runs what waited for the caller to hear a line
       (`zylin.call.playout.AfterHeard`).
     """
 
@@ -62,9 +63,10 @@ class CallGuard(FrameProcessor):
         lines: GuardLines,
         max_call_secs: float,
         silence_secs: float,
-        on_heard: Callable[[], Awaitable[None]],
+        on_probe_heard: Callable[[int], Awaitable[None]],
         note_end: Callable[[EndReason], None],
-        end_after_heard: Callable[[EndReason, Callable[[Frame], Awaitable[None]]], None],
+        end_after_heard: Callable[[EndReason, PushFrame], Awaitable[None]],
+        is_ending: Callable[[], bool],
         on_empty_reply: Callable[[], Awaitable[None]] | None = None,
         **kwargs,
     ) -> None:
@@ -72,9 +74,10 @@ class CallGuard(FrameProcessor):
         self._lines = lines
         self._max_call_secs = max_call_secs
         self._silence_secs = silence_secs
-        self._on_heard = on_heard
+        self._on_probe_heard = on_probe_heard
         self._note_end = note_end
         self._end_after_heard = end_after_heard
+        self._is_ending = is_ending
         self._duration_task: asyncio.Task | None = None
         self._silence_task: asyncio.Task | None = None
         self._prompted = False
@@ -91,6 +94,9 @@ class CallGuard(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, PlaybackFinishedFrame):
             await self._on_playback_finished()
+            return
+        if isinstance(frame, ProbeHeardFrame):
+            await self._on_probe_heard(frame.probe_id)
             return
         if isinstance(frame, TwilioStopFrame):
             logger.info("Twilio stopped the stream: the call is over")
@@ -124,6 +130,10 @@ class CallGuard(FrameProcessor):
             await self._cancel_empty_check()
         await self.push_frame(frame, direction)
 
+    @property
+    def _ended(self) -> bool:
+        return self._ending or self._is_ending()
+
     async def cleanup(self) -> None:
         """Stop timers with the pipeline."""
         await super().cleanup()
@@ -141,14 +151,14 @@ class CallGuard(FrameProcessor):
         """
         empty = self._reply_open and not self._reply_said_something and not self._reply_cut
         self._reply_open = False
-        if empty and self._on_empty_reply is not None and not self._ending:
+        if empty and self._on_empty_reply is not None and not self._ended:
             await self._cancel_empty_check()
             self._empty_check = self.create_task(self._empty_reply_after_grace(), "empty-reply")
 
     async def _empty_reply_after_grace(self) -> None:
         await asyncio.sleep(EMPTY_REPLY_GRACE_SECS)
         self._empty_check = None
-        if self._on_empty_reply is not None and not self._ending:
+        if self._on_empty_reply is not None and not self._ended:
             await self._on_empty_reply()
 
     async def _cancel_empty_check(self) -> None:
@@ -157,8 +167,7 @@ class CallGuard(FrameProcessor):
             await self.cancel_task(task)
 
     async def _on_playback_finished(self) -> None:
-        await self._on_heard()
-        if not self._user_speaking and not self._ending:
+        if not self._user_speaking and not self._ended:
             await self._cancel_silence()
             self._silence_task = self.create_task(self._silence_timer(), "silence-timer")
 
@@ -184,8 +193,8 @@ class CallGuard(FrameProcessor):
         await self._end(EndReason.MAX_DURATION, self._lines.max_duration_goodbye)
 
     async def _end(self, reason: EndReason, goodbye: str) -> None:
-        if self._ending:
+        if self._ended:  # the guard, end_call or the shutdown said goodbye already
             return
-        self._ending = True
+        self._ending = True  # before any await: the length and silence timers run apart
         await self.push_frame(TTSSpeakFrame(goodbye))
-        self._end_after_heard(reason, self.push_frame)
+        await self._end_after_heard(reason, self.push_frame)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from pipecat.audio.dtmf.types import KeypadEntry
-from pipecat.frames.frames import Frame, InputDTMFFrame, TTSSpeakFrame
+from pipecat.frames.frames import Frame, InputDTMFFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 
@@ -14,10 +14,13 @@ class Keypad(FrameProcessor):
     """Place between the LLM and the TTS; turns a 0 press into the escalation path.
 
     `on_zero` does the escalation (transfer while the owner is reachable, else offer a message)
-    and returns the line Zylin says; the caller hears it at once.
+    and says what Zylin says through the push function it is given (this processor's), so the
+    caller hears it at once.
     """
 
-    def __init__(self, *, on_zero: Callable[[], Awaitable[str]], **kwargs) -> None:
+    def __init__(
+        self, *, on_zero: Callable[[Callable[[Frame], Awaitable[None]]], Awaitable[None]], **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self._on_zero = on_zero
 
@@ -27,5 +30,4 @@ class Keypad(FrameProcessor):
         await self.push_frame(frame, direction)
         if isinstance(frame, InputDTMFFrame) and frame.button == KeypadEntry.ZERO:
             logger.info("Caller pressed 0: escalating")
-            line = await self._on_zero()
-            await self.push_frame(TTSSpeakFrame(line))
+            await self._on_zero(self.push_frame)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from zylin.business import BusinessProfile, load_profile
 from zylin.call.context import CallContext
+from zylin.call.playout import HeardProbeFrame
 from zylin.config import ROOT, Settings
 from zylin.prompts import load_prompts
 from zylin.storage.db import create_engine, migrate, session_factory
@@ -180,6 +181,16 @@ class ToolHarness:
         await tool(params=params, **arguments)
         assert run.calls == 1, "a tool must report exactly one result"
         return run
+
+    def said(self) -> list[Frame]:
+        """What the tools pushed, without the heard-probes that ride along."""
+        return [f for f, _ in self.llm.pushed if not isinstance(f, HeardProbeFrame)]
+
+    async def heard(self) -> None:
+        """Twilio echoes the mark of every probe pushed so far: the caller heard it all."""
+        for frame, _direction in list(self.llm.pushed):
+            if isinstance(frame, HeardProbeFrame):
+                await self.resources.heard.heard(frame.probe_id)
 
 
 def make_resources(

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec
 
 from loguru import logger
+from pipecat.frames.frames import FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.validation import ToolInputError
@@ -14,6 +15,12 @@ from zylin.call.context import CallContext
 
 P = ParamSpec("P")
 Result = dict[str, Any]
+
+
+class Said(dict[str, Any]):
+    """A tool result after which the caller has been told everything: the LLM is not run."""
+
+
 UNEXPECTED = (
     "Sorry, I couldn't do that just now because of a technical problem. "
     "I can take a message so someone calls back."
@@ -58,6 +65,10 @@ def direct_tool(
         except Exception as exc:
             logger.exception(f"Tool {impl.__name__} failed: {exc}")
             result = {"error": UNEXPECTED}
-        await params.result_callback(result)
+        if isinstance(result, Said):
+            properties = FunctionCallResultProperties(run_llm=False)
+            await params.result_callback(dict(result), properties=properties)
+        else:
+            await params.result_callback(result)
 
     return tool

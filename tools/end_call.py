@@ -18,9 +18,10 @@ async def end_call(params: FunctionCallParams) -> None:
     """End the call when the caller is done; this says the goodbye for you."""
     ctx = context_of(params)
     first = not ctx.ending
+    ctx.ending = True  # before any await: two end_calls in one reply say one goodbye
     await params.result_callback(
         {"status": "ending"}, properties=FunctionCallResultProperties(run_llm=False)
     )
     if first:
         await params.llm.push_frame(TTSSpeakFrame(ctx.lines["goodbye"]))
-        ctx.end_after_heard(EndReason.BOT_ENDED, params.llm.push_frame)
+        await ctx.end_after_heard(EndReason.BOT_ENDED, params.llm.push_frame)

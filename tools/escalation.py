@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from loguru import logger
-from pipecat.frames.frames import LLMMessagesAppendFrame
+from pipecat.frames.frames import LLMMessagesAppendFrame, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams
 
-from tools.common import Result, context_of, direct_tool, record_action
+from tools.common import Result, Said, context_of, direct_tool, record_action
 from tools.validation import MAX_REASON, clean_text
 from zylin.call.context import CallContext
+from zylin.call.playout import PushFrame
 from zylin.end_reason import EndReason
 from zylin.telephony import TwilioRestError, mask_phone, twiml_dial
 
@@ -27,24 +28,27 @@ async def escalate(
     ctx: CallContext,
     reason: str,
     *,
+    push_frame: PushFrame,
     source: str = "dtmf",
     on_failure: Callable[[], Awaitable[None]] | None = None,
 ) -> Result:
     """Transfer the caller to the owner if possible, else offer a message; always recorded.
 
     Used by `transfer_to_human` and by the keypad's "0". Only `profile.owner_phone` is ever
-    dialled. The transfer itself (Twilio REST call update to `<Dial>`) is queued on
-    `ctx.heard`, so the caller first hears the returned `say` line; if that update fails, the
-    escalation is marked failed, `rest_failed` is recorded, the end reason is released and
-    `on_failure` runs (e.g. to have Zylin offer a message).
+    dialled. A transfer says `transfer_connecting` itself (through `push_frame`, the calling
+    processor's) and makes the Twilio REST call update to `<Dial>` once the caller has heard
+    it (`ctx.heard`); if that update fails, the escalation is marked failed, `rest_failed` is
+    recorded and `on_failure` runs (e.g. to have Zylin offer a message). A message offer is
+    only returned: the caller of `escalate` says it.
 
     Returns:
-        {"status": "transferring" | "message_offered", "say": <line to speak>, ...}.
+        {"status": "transferring", "said": <line>} or
+        {"status": "message_offered", "say": <line to speak>, ...}.
     """
     profile, now = ctx.profile, ctx.now()
     reason = " ".join(str(reason or "").split())[:MAX_REASON] or "caller asked for a person"
     if ctx.transfer_pending:
-        return {"status": "transferring", "say": ctx.lines["transfer_connecting"]}
+        return {"status": "transferring", "said": ctx.lines["transfer_connecting"]}
     if ctx.done.transfers >= ctx.limits.max_transfers:
         why = "transfer limit for this call reached"
     elif not ctx.twilio.configured:
@@ -52,7 +56,7 @@ async def escalate(
     elif not profile.owner_reachable_at(now):
         why = "nobody is available at this hour"
     else:
-        return await _transfer(ctx, reason, source, on_failure)
+        return await _transfer(ctx, reason, source, on_failure, push_frame)
     escalation_id = await ctx.repository.add_escalation(
         call_sid=ctx.call_sid, reason=reason, outcome="message_offered", source=source
     )
@@ -75,6 +79,7 @@ async def _transfer(
     reason: str,
     source: str,
     on_failure: Callable[[], Awaitable[None]] | None,
+    push_frame: PushFrame,
 ) -> Result:
     owner = ctx.profile.owner_phone
     escalation_id = await ctx.repository.add_escalation(
@@ -87,7 +92,6 @@ async def _transfer(
     )
     ctx.done.transfers += 1
     ctx.transfer_pending = True
-    ctx.end.hand_off(EndReason.TRANSFERRED)
     twiml = twiml_dial(
         owner,
         caller_id=ctx.called_phone,
@@ -97,6 +101,7 @@ async def _transfer(
     )
 
     async def hand_over() -> None:
+        ctx.end.hand_off(EndReason.TRANSFERRED)  # from now on Twilio, not Zylin, ends the call
         try:
             await ctx.twilio.update_call_twiml(ctx.call_sid, twiml)
             logger.info(f"Call handed to the owner {mask_phone(owner)}")
@@ -113,9 +118,13 @@ async def _transfer(
             if on_failure is not None:
                 await on_failure()
 
-    ctx.heard.then(hand_over, fallback_secs=AFTER_SPEECH_FALLBACK_SECS, name="transfer")
-    logger.info(f"Escalation ({source}): transferring after the current line")
-    return {"status": "transferring", "say": ctx.lines["transfer_connecting"]}
+    line = ctx.lines["transfer_connecting"]
+    await push_frame(TTSSpeakFrame(line))
+    await ctx.heard.after(
+        push_frame, hand_over, fallback_secs=AFTER_SPEECH_FALLBACK_SECS, name="transfer"
+    )
+    logger.info(f"Escalation ({source}): transferring once the caller has heard the line")
+    return {"status": "transferring", "said": line}
 
 
 @direct_tool
@@ -137,7 +146,9 @@ async def transfer_to_human(params: FunctionCallParams, reason: str) -> Result:
             )
         )
 
-    result = await escalate(ctx, why, source="llm", on_failure=offer_message)
+    result = await escalate(
+        ctx, why, push_frame=llm.push_frame, source="llm", on_failure=offer_message
+    )
     if result["status"] == "transferring":
-        result["next"] = "Say the 'say' line to the caller now; the call is then transferred."
+        return Said(result)  # Zylin said "connecting you"; the LLM says nothing more
     return result

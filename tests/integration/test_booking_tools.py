@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -394,12 +395,16 @@ async def test_message_without_any_number_asks_for_one(tmp_path: Path) -> None:
 
 async def test_transfer_dials_only_the_owner_after_speech(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)  # open
-    result = await env.call(transfer_to_human, reason="wants +15559999999 instead, urgent")
-    assert result["status"] == "transferring" and result["say"]
-    assert env.resources.end.reason == "transferred"
-    assert env.fake.call_updates == []  # nothing happens before Zylin has spoken
+    run = await env.harness.run(transfer_to_human, reason="wants +15559999999 instead, urgent")
+    assert run.result["status"] == "transferring"
+    assert run.properties is not None and run.properties.run_llm is False  # Zylin said it
+    [said] = env.harness.said()
+    assert isinstance(said, TTSSpeakFrame) and said.text == run.result["said"]
+    assert env.fake.call_updates == []  # nothing happens before the caller heard the line
+    assert env.resources.end.reason is None  # nor is the call Twilio's yet
     assert env.resources.heard.waiting == 1
-    await env.resources.heard.heard()
+    await env.harness.heard()
+    assert env.resources.end.reason == "transferred"
     [update] = env.fake.call_updates
     assert update["CallSid"] == env.resources.call_sid
     twiml = update["Twiml"]
@@ -437,28 +442,31 @@ async def test_failed_transfer_is_recorded_and_offers_a_message(env: Env) -> Non
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     env.fake.fail_next(endpoint="calls")
     await env.call(transfer_to_human, reason="upset")
-    await env.resources.heard.heard()
+    await env.harness.heard()
     assert env.resources.end.reason is None  # the call goes on with Zylin
     [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
     assert escalation.outcome == "failed"
     assert "rest_failed" in await env.actions()
-    [(frame, _direction)] = env.harness.llm.pushed
+    _connecting, frame = env.harness.said()
     assert isinstance(frame, LLMMessagesAppendFrame) and frame.run_llm
     assert "take_message" in str(frame.messages[0])
 
 
 async def test_dtmf_escalate_without_llm(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
-    result = await escalate(env.resources, "caller pressed 0", source="dtmf")
+    push = env.harness.llm.push_frame
+    result = await escalate(env.resources, "caller pressed 0", push_frame=push, source="dtmf")
     assert result["status"] == "transferring"
-    again = await escalate(env.resources, "caller pressed 0 again", source="dtmf")
+    again = await escalate(env.resources, "pressed 0 again", push_frame=push, source="dtmf")
     assert again["status"] == "transferring" and env.resources.heard.waiting == 1
-    await env.resources.heard.heard()
+    assert len(env.harness.said()) == 1  # "connecting you", once
+    await env.harness.heard()
     assert len(env.fake.call_updates) == 1
     [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
     assert escalation.source == "dtmf"
 
 
+@pytest.mark.timing
 async def test_transfer_runs_by_itself_if_no_speech_ends(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -469,7 +477,7 @@ async def test_transfer_runs_by_itself_if_no_speech_ends(
     monkeypatch.setattr(escalation_module, "AFTER_SPEECH_FALLBACK_SECS", 0.05)
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     await env.call(transfer_to_human, reason="upset")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
     assert len(env.fake.call_updates) == 1 and env.resources.heard.waiting == 0
 
 
@@ -481,13 +489,19 @@ async def test_end_call_says_goodbye_then_ends_the_call_once_it_was_heard(env: E
     assert run.result == {"status": "ending"}
     assert run.properties is not None and run.properties.run_llm is False
     assert env.resources.end.reason == "bot_ended"
-    frames = [f for f, _ in env.harness.llm.pushed]
+    frames = env.harness.said()
     assert [type(f) for f in frames] == [TTSSpeakFrame]  # the end waits for the goodbye
     assert isinstance(frames[0], TTSSpeakFrame)
     assert frames[0].text == "Thanks for calling Bright Smile Dental. Goodbye!"
-    await env.resources.heard.heard()  # Twilio echoed the mark after the goodbye
-    frames = [f for f, _ in env.harness.llm.pushed]
-    assert [type(f) for f in frames] == [TTSSpeakFrame, EndWorkerFrame]
+    await env.harness.heard()  # Twilio echoed the mark after the goodbye
+    assert [type(f) for f in env.harness.said()] == [TTSSpeakFrame, EndWorkerFrame]
     await env.harness.run(end_call)  # a second call says and ends nothing more
-    await env.resources.heard.heard()
-    assert len(env.harness.llm.pushed) == 2
+    await env.harness.heard()
+    assert len(env.harness.said()) == 2
+
+
+async def test_two_end_calls_in_one_reply_say_one_goodbye(env: Env) -> None:
+    """Pipecat runs a reply's tool calls in parallel."""
+    await asyncio.gather(env.harness.run(end_call), env.harness.run(end_call))
+    assert [type(f) for f in env.harness.said()] == [TTSSpeakFrame]
+    assert env.resources.heard.waiting == 1

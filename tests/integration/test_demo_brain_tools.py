@@ -107,8 +107,8 @@ async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -
     assert "all set" in said[2] and "checkup on Monday, November thirtieth" in said[2]
     assert "is cancelled" in said[3]
     assert real_tools.resources.end.reason == "bot_ended"
-    await real_tools.resources.heard.heard()  # the goodbye played: the call ends
-    pushed = [frame for frame, _ in real_tools.llm.pushed]
+    await real_tools.heard()  # the goodbye played: the call ends
+    pushed = real_tools.said()
     assert getattr(pushed[-2], "text", "") == "Thanks for calling Bright Smile Dental. Goodbye!"
     assert isinstance(pushed[-1], EndWorkerFrame)
     repo = real_tools.resources.repository

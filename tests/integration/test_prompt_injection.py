@@ -69,7 +69,7 @@ class Line:
 
     async def hand_over(self) -> None:
         """Run what waits for Zylin's words to finish playing (the transfer's REST update)."""
-        await self.resources.heard.heard()
+        await self.harness.heard()
         await self.resources.tasks.drain()
 
     def dialled(self) -> list[str]:

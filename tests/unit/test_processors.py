@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
@@ -27,7 +28,7 @@ from processors.call_guard import CallGuard, GuardLines
 from processors.frames import PlaybackFinishedFrame
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
-from zylin.call.playout import AfterHeard, end_after_heard
+from zylin.call.playout import AfterHeard, HeardProbeFrame, ProbeHeardFrame, end_after_heard
 from zylin.call.tasks import CallTasks
 from zylin.end_reason import CallEnd, EndReason
 from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame
@@ -72,23 +73,43 @@ class Guarded:
     heard: AfterHeard
 
 
-def guard(*, silence: float = 5.0, max_secs: float = 60.0, on_empty=None) -> Guarded:
-    end, heard = CallEnd(), AfterHeard(CallTasks())
+@pytest.fixture
+async def tasks() -> AsyncIterator[CallTasks]:
+    """The call's timers; what a test leaves running is stopped with it, as at a call's end."""
+    timers = CallTasks()
+    yield timers
+    await timers.drain()
+
+
+def guard(
+    tasks: CallTasks,
+    *,
+    silence: float = 5.0,
+    max_secs: float = 60.0,
+    on_empty=None,
+    ending: bool = False,
+) -> Guarded:
+    end, heard = CallEnd(), AfterHeard(tasks)
     g = CallGuard(
         lines=LINES,
         max_call_secs=max_secs,
         silence_secs=silence,
-        on_heard=heard.heard,
+        on_probe_heard=heard.heard,
         note_end=end.note,
         end_after_heard=functools.partial(end_after_heard, heard, end, fallback_secs=30),
+        is_ending=lambda: ending,
         on_empty_reply=on_empty,
     )
     return Guarded(g, end, heard)
 
 
+def probes(frames) -> list[int]:
+    return [f.probe_id for f in frames if isinstance(f, HeardProbeFrame)]
+
+
 @pytest.mark.timing
-async def test_silence_prompts_once_then_says_goodbye_and_ends_once_heard() -> None:
-    g = guard(silence=0.2)
+async def test_silence_prompts_once_then_says_goodbye_and_ends_once_heard(tasks: CallTasks) -> None:
+    g = guard(tasks, silence=0.2)
     down, _ = await run_test(
         g.guard,
         frames_to_send=[
@@ -96,35 +117,65 @@ async def test_silence_prompts_once_then_says_goodbye_and_ends_once_heard() -> N
             SleepFrame(sleep=1.0),
             PlaybackFinishedFrame(),  # "are you still there?" finished playing
             SleepFrame(sleep=1.0),
-            PlaybackFinishedFrame(),  # the goodbye finished playing: now the call ends
+            ProbeHeardFrame(probe_id=1),  # the goodbye's own mark came back: the call ends
             SleepFrame(sleep=0.1),
         ],
         frames_to_send_direction=FrameDirection.UPSTREAM,
         send_end_frame=False,
     )
     assert spoken(down) == ["Are you still there?", "Bye now."]
+    assert probes(down) == [1]
     assert g.end.reason == EndReason.SILENCE
     ends = [f for f in down if isinstance(f, EndWorkerFrame)]
     assert len(ends) == 1 and ends[0].reason == "silence"
 
 
-async def test_the_goodbye_ends_the_call_when_its_playback_is_heard() -> None:
-    g = guard(max_secs=0.05)
+async def test_the_length_goodbye_ends_the_call_when_its_own_mark_is_heard(
+    tasks: CallTasks,
+) -> None:
+    g = guard(tasks, max_secs=0.05)
     down, _ = await run_test(
         g.guard,
-        frames_to_send=[SleepFrame(sleep=0.3), PlaybackFinishedFrame(), SleepFrame(sleep=0.1)],
+        frames_to_send=[SleepFrame(sleep=0.3), ProbeHeardFrame(probe_id=1), SleepFrame(0.1)],
         frames_to_send_direction=FrameDirection.UPSTREAM,
         send_end_frame=False,
     )
-    assert spoken(down) == ["Time."]
+    assert spoken(down) == ["Time."] and probes(down) == [1]
     ends = [f for f in down if isinstance(f, EndWorkerFrame)]
     assert len(ends) == 1 and ends[0].reason == "max_duration"
     assert g.end.reason == EndReason.MAX_DURATION
 
 
+async def test_an_earlier_lines_echo_does_not_count_as_heard(tasks: CallTasks) -> None:
+    heard = AfterHeard(tasks)
+    pushed: list[HeardProbeFrame] = []
+    ran: list[str] = []
+
+    async def push(frame) -> None:
+        pushed.append(frame)
+
+    async def end() -> None:
+        ran.append("end")
+
+    await heard.after(push, end, fallback_secs=30, name="end")
+    [probe] = pushed
+    await heard.heard(probe.probe_id + 1)  # a mark of some other line
+    assert ran == [] and heard.waiting == 1
+    await heard.heard(probe.probe_id)
+    await heard.heard(probe.probe_id)  # an echo twice runs it once
+    assert ran == ["end"] and heard.waiting == 0
+
+
+async def test_no_second_goodbye_once_the_call_is_ending(tasks: CallTasks) -> None:
+    g = guard(tasks, max_secs=0.05, ending=True)  # end_call already said goodbye
+    down, _ = await run_test(g.guard, frames_to_send=[SleepFrame(sleep=0.3)])
+    assert spoken(down) == []
+    assert g.end.reason is None
+
+
 @pytest.mark.timing
-async def test_caller_speech_cancels_the_silence_timer() -> None:
-    g = guard(silence=0.3)
+async def test_caller_speech_cancels_the_silence_timer(tasks: CallTasks) -> None:
+    g = guard(tasks, silence=0.3)
     down, _ = await run_test(
         g.guard,
         frames_to_send=[
@@ -136,8 +187,8 @@ async def test_caller_speech_cancels_the_silence_timer() -> None:
     assert spoken(down) == []
 
 
-async def test_playback_finished_runs_what_waited_to_be_heard() -> None:
-    g = guard()
+async def test_a_probes_echo_runs_what_waited_for_it(tasks: CallTasks) -> None:
+    g = guard(tasks)
     ran: list[str] = []
 
     async def transfer() -> None:
@@ -146,19 +197,40 @@ async def test_playback_finished_runs_what_waited_to_be_heard() -> None:
     async def broken() -> None:
         raise RuntimeError("REST down")
 
-    g.heard.then(broken, fallback_secs=30, name="broken")
-    g.heard.then(transfer, fallback_secs=30, name="transfer")
+    async def ignore(_frame) -> None:
+        return None
+
+    await g.heard.after(ignore, broken, fallback_secs=30, name="broken")
+    await g.heard.after(ignore, transfer, fallback_secs=30, name="transfer")
     await run_test(
         g.guard,
-        frames_to_send=[PlaybackFinishedFrame(), SleepFrame(sleep=0.05)],
+        frames_to_send=[ProbeHeardFrame(probe_id=1), ProbeHeardFrame(probe_id=2), SleepFrame()],
         frames_to_send_direction=FrameDirection.UPSTREAM,
     )
     assert ran == ["transfer"]
     assert g.heard.waiting == 0
 
 
-async def test_twilio_stop_cancels_the_call() -> None:
-    g = guard()
+async def test_marks_turn_probes_into_marks_and_their_echoes_into_heard_frames() -> None:
+    down, up = await run_test(
+        PlaybackMarks("MZ1"),
+        frames_to_send=[
+            TTSStoppedFrame(),
+            HeardProbeFrame(probe_id=3),
+            TwilioMarkFrame(mark_name="utterance-1"),
+            TwilioMarkFrame(mark_name="heard-3"),
+            TwilioMarkFrame(mark_name="heard-x"),  # junk from the socket is ignored
+            SleepFrame(),
+        ],
+    )
+    names = [f.message["mark"]["name"] for f in down if isinstance(f, OutputTransportMessageFrame)]
+    assert names == ["utterance-1", "heard-3"]
+    assert not any(isinstance(f, HeardProbeFrame) for f in down)
+    assert [f.probe_id for f in up if isinstance(f, ProbeHeardFrame)] == [3]
+
+
+async def test_twilio_stop_cancels_the_call(tasks: CallTasks) -> None:
+    g = guard(tasks)
     _, up = await run_test(g.guard, frames_to_send=[TwilioStopFrame()], send_end_frame=False)
     assert any(isinstance(f, CancelWorkerFrame) for f in up)
     assert g.end.reason == EndReason.CALLER_HANGUP
@@ -167,10 +239,10 @@ async def test_twilio_stop_cancels_the_call() -> None:
 async def test_keypad_zero_escalates_and_speaks_the_answer() -> None:
     calls: list[str] = []
 
-    async def on_zero() -> str:
+    async def on_zero(push_frame) -> None:
         calls.append("escalate")
         await asyncio.sleep(0)
-        return "Connecting you now."
+        await push_frame(TTSSpeakFrame("Connecting you now."))
 
     down, _ = await run_test(
         Keypad(on_zero=on_zero),
@@ -182,14 +254,14 @@ async def test_keypad_zero_escalates_and_speaks_the_answer() -> None:
 
 
 @pytest.mark.timing
-async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one() -> None:
+async def test_an_empty_llm_reply_is_reported_but_not_an_interrupted_one(tasks: CallTasks) -> None:
     empties: list[str] = []
 
     async def on_empty() -> None:
         empties.append("empty")
 
     await run_test(
-        guard(on_empty=on_empty).guard,
+        guard(tasks, on_empty=on_empty).guard,
         frames_to_send=[
             LLMFullResponseStartFrame(),
             LLMFullResponseEndFrame(),  # nothing said: a failure

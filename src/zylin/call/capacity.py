@@ -62,5 +62,6 @@ class StreamedCall:
         """Say the shutdown goodbye, then end once it was heard (`EndReason.SHUTDOWN`)."""
         if self.ctx.ending:
             return
+        self.ctx.ending = True
         await self.worker.queue_frame(TTSSpeakFrame(self.ctx.lines["shutdown_goodbye"]))
-        self.ctx.end_after_heard(EndReason.SHUTDOWN, self.worker.queue_frame)
+        await self.ctx.end_after_heard(EndReason.SHUTDOWN, self.worker.queue_frame)

@@ -73,7 +73,8 @@ class CallContext:
     def __post_init__(self) -> None:
         self.heard = AfterHeard(self.tasks)
 
-    def end_after_heard(self, reason: EndReason, push_frame: PushFrame) -> None:
-        """End the call once the caller has heard what was queued before this (the goodbye)."""
+    async def end_after_heard(self, reason: EndReason, push_frame: PushFrame) -> None:
+        """End the call once the caller has heard what `push_frame`'s processor pushed before
+        this (the goodbye)."""
         self.ending = True
-        end_after_heard(self.heard, self.end, reason, push_frame)
+        await end_after_heard(self.heard, self.end, reason, push_frame)
