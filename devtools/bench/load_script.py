@@ -11,11 +11,14 @@ from typing import Any
 from devtools.fakes.openai_script import Text, last_user_text
 
 # (what the caller says, what Zylin's LLM answers); turn k uses entry k % len(TURNS).
+# Every caller line was checked to stay ONE utterance for Zylin's VAD (Silero, stop_secs 0.2,
+# after the phone line's 8 kHz mu-law) at 30 frame alignments: lines with a comma or a
+# clause pause ("Hi, what ...") were sometimes cut in two, which shifts the script by a turn.
 TURNS: tuple[tuple[str, str], ...] = (
-    ("Hi, what are your opening hours on weekdays", "We are open from nine to five on weekdays."),
+    ("What are your opening hours on weekdays", "We are open from nine to five on weekdays."),
     ("Do you take new patients at the moment", "Yes, we are happy to welcome new patients."),
     ("Where can I park when I come in", "There is free parking right behind the building."),
-    ("How much does a regular cleaning cost", "A regular cleaning costs ninety five dollars."),
+    ("What does a regular cleaning cost", "A regular cleaning costs ninety five dollars."),
     ("Can my daughter come along to the same visit", "Of course, we see children of all ages."),
     ("Do you have anything early in the morning", "Our first slot of the day is at nine."),
 )
@@ -23,8 +26,8 @@ TURNS: tuple[tuple[str, str], ...] = (
 # The measurement turn: a long line (several seconds of "listening" for every call at once)
 # and a long reply (several seconds of "talking"), so both CPU windows are wide.
 MEASURE_LINE = (
-    "I would like to book a cleaning for next Tuesday afternoon if you have something open "
-    "around three o'clock or a little later"
+    "My name is Mary Anne Williams and I am calling to ask about a cleaning on Monday or "
+    "Wednesday morning"
 )
 MEASURE_REPLY = (
     "Let me look at the calendar for next Tuesday afternoon and see which of our hygienists "
