@@ -45,6 +45,7 @@ from devtools.bench.load_report import LoadResult, header, row
 from devtools.bench.usage_sampler import UsageSampler
 from devtools.caller import CallError, SimulatedCall
 from devtools.fakes.latency import PRESETS
+from devtools.fakes.openai_voice import synthesize_voice
 from devtools.fakes.stack import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -207,6 +208,14 @@ async def run_load(opts: LoadOptions, workdir: Path | None = None) -> LoadResult
         PRESETS[opts.latency].apply(fakes.deepgram, fakes.openai)
         fakes.deepgram.set_per_call_script(load_script.transcripts(opts.turns))
         fakes.openai.set_brain(load_script.brain)
+        for reply in load_script.replies(
+            opts.turns
+        ):  # the fake's voice, made before the clock runs
+            synthesize_voice(
+                reply,
+                ms_per_char=fakes.openai.ms_per_char,
+                max_seconds=fakes.openai.max_speech_seconds,
+            )
         env = cloud_env(
             fakes,
             workdir / "load.db",
@@ -250,7 +259,7 @@ async def _measure(
         for _ in range(opts.calls)
     ]
     meeting = Meeting(opts.calls)
-    started = time.monotonic()
+    started, own_cpu = time.monotonic(), time.process_time()
     drives = [
         asyncio.create_task(_drive(call, i, opts, lines, meeting)) for i, call in enumerate(calls)
     ]
@@ -265,7 +274,17 @@ async def _measure(
         await asyncio.gather(*drives, return_exceptions=True)
         for call in calls:
             await call.close()
-    logger.info(f"calls done in {time.monotonic() - started:.1f} s; idle {idle * 100:.1f} % core")
+    wall = time.monotonic() - started
+    generator = (time.process_time() - own_cpu) / wall * 100
+    logger.info(
+        f"calls done in {wall:.1f} s; server idle {idle * 100:.1f} % core; load generator "
+        f"(callers + fakes) {generator:.0f} % core"
+    )
+    if sampler.lags:
+        logger.info(
+            f"load generator's own loop lag: max {max(sampler.lags) * 1000:.0f} ms "
+            "(large values make the caller-side timings less exact)"
+        )
     _fill(result, opts, calls, sampler, idle, rss_before)
 
 

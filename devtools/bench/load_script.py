@@ -46,6 +46,11 @@ def transcripts(turns: int) -> list[str]:
     return [*caller_lines(turns), MEASURE_LINE]
 
 
+def replies(turns: int) -> list[str]:
+    """What the fake LLM answers on every call, in order."""
+    return [_REPLIES[line] for line in transcripts(turns)]
+
+
 def all_lines(turns: int) -> list[str]:
     """Every distinct line a caller speaks (to synthesize once before the run)."""
     return list(dict.fromkeys(transcripts(turns)))

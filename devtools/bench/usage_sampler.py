@@ -29,6 +29,7 @@ class UsageSampler:
         self.pid = pid
         self.interval = interval
         self.samples: list[Sample] = []
+        self.lags: list[float] = []  # how late each wake-up was: this process's own loop lag
 
     def sample_now(self) -> Sample:
         """Take one reading now and keep it."""
@@ -38,10 +39,17 @@ class UsageSampler:
         return sample
 
     async def run(self) -> None:
-        """Sample until cancelled (a /proc read of a few processes takes well under 1 ms)."""
+        """Sample until cancelled (a /proc read of a few processes takes well under 1 ms).
+
+        Also notes how late each wake-up is: the callers and fakes share this loop, so a late
+        wake-up means the load generator itself was busy and its timings are less exact.
+        """
+        loop = asyncio.get_running_loop()
         while True:
             self.sample_now()
+            due = loop.time() + self.interval
             await asyncio.sleep(self.interval)
+            self.lags.append(loop.time() - due)
 
     def _cpu_at(self, t: float) -> float | None:
         times = [s.t for s in self.samples]
