@@ -81,6 +81,11 @@ class LoadOptions:
         return 15.0 + 0.25 * self.calls
 
     @property
+    def connect_timeout(self) -> float:
+        """Webhook and WebSocket handshake bound: a burst queues them behind call set-ups."""
+        return 10.0 + 0.25 * self.calls
+
+    @property
     def turns_budget(self) -> float:
         """Longest one call's scripted turns can take (each: speak, reply or drain, pause)."""
         return self.turns * (3 * self.unanswered_secs + 10.0)
@@ -255,7 +260,14 @@ async def _measure(
     rss_before = sampler.sample_now().rss_bytes
     tts = _cached_tts(voices)
     calls = [
-        SimulatedCall(url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID, tts=tts)
+        SimulatedCall(
+            url,
+            auth_token=AUTH_TOKEN,
+            account_sid=ACCOUNT_SID,
+            tts=tts,
+            http_timeout=opts.connect_timeout,
+            open_timeout=opts.connect_timeout,
+        )
         for _ in range(opts.calls)
     ]
     meeting = Meeting(opts.calls)
