@@ -1,5 +1,22 @@
-"""`python -m bench`: the voice-to-voice benchmark (see bench/voice_to_voice.py)."""
+"""`python -m devtools.bench [v2v | load] ...`: voice-to-voice (default) or load benchmark."""
 
-from devtools.bench.voice_to_voice import main
+from __future__ import annotations
 
-main()
+import sys
+
+
+def main(argv: list[str]) -> None:
+    """Dispatch on the first argument; anything else goes to the voice-to-voice benchmark."""
+    if argv and argv[0] == "load":
+        from devtools.bench.load import main as load_main
+
+        load_main(argv[1:])
+        return
+    from devtools.bench.voice_to_voice import main as v2v_main
+
+    # voice_to_voice parses sys.argv itself: hand it the arguments without the subcommand.
+    sys.argv = [sys.argv[0], *(argv[1:] if argv and argv[0] == "v2v" else argv)]
+    v2v_main()
+
+
+main(sys.argv[1:])

@@ -56,6 +56,11 @@ class RecordedCall:
         return len(self._playout.media_times)
 
     @property
+    def media_arrivals(self) -> list[float]:
+        """When each bot `media` arrived, in order (pacing and gap analysis)."""
+        return list(self._playout.media_times)
+
+    @property
     def first_audio_at(self) -> float | None:
         """When the first bot `media` arrived (the greeting), or None."""
         return self._playout.media_times[0] if self._playout.media_times else None

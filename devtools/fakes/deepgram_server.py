@@ -40,6 +40,7 @@ class DeepgramFake(FakeServer):
         interim_interval_ms: int = 200,
         silence_final_ms: int | None = None,
         finalize_requires_speech: bool = True,
+        final_delay: float = 0.0,
     ) -> None:
         """Configure the fake.
 
@@ -55,6 +56,9 @@ class DeepgramFake(FakeServer):
                 without a Finalize (like Deepgram endpointing); None disables it.
             finalize_requires_speech: If true, a Finalize with no voiced audio since the last
                 final answers an empty transcript (as Deepgram does) instead of popping one.
+            final_delay: Seconds between the end of an utterance (its Finalize, or the
+                endpointing silence) and its final result; 0 answers at once. Real Deepgram
+                takes ~150 ms after a Finalize.
         """
         self.api_key = api_key
         self.default_transcript = default_transcript
@@ -67,6 +71,8 @@ class DeepgramFake(FakeServer):
         self._open: set[ListenSession] = set()
         self._refuse: deque[int] = deque()
         self._delay = 0.0
+        self._final_delay = max(0.0, final_delay)
+        self._per_call_script: list[str] | None = None
         # Recorded for assertions.
         self.connections = 0
         self.rejected_handshakes = 0
@@ -92,6 +98,15 @@ class DeepgramFake(FakeServer):
         """
         self._queues.setdefault(tag, deque()).extend(transcripts)
 
+    def set_per_call_script(self, transcripts: Iterable[str] | None) -> None:
+        """Give every connection its own copy of one script: its n-th final is line n.
+
+        For many concurrent calls that all say the same lines: a shared queue would hand one
+        call's line to another. Past the end, the queues and `default_transcript` apply again.
+        None turns it off.
+        """
+        self._per_call_script = None if transcripts is None else list(transcripts)
+
     @property
     def pending_transcripts(self) -> list[str]:
         """Transcripts of the shared queue not yet used."""
@@ -116,6 +131,10 @@ class DeepgramFake(FakeServer):
     def set_delay(self, seconds: float) -> None:
         """Delay every message sent from now on by `seconds` (order is kept)."""
         self._delay = max(0.0, seconds)
+
+    def set_final_delay(self, seconds: float) -> None:
+        """Send each final result `seconds` after its utterance ended (Finalize or endpointing)."""
+        self._final_delay = max(0.0, seconds)
 
     @property
     def active_connections(self) -> int:
@@ -240,10 +259,18 @@ class DeepgramFake(FakeServer):
                 return
             await conn.ws.send_str(json.dumps(message))
 
-    def _send(self, conn: ListenSession, message: dict[str, Any] | None) -> None:
-        conn.outbox.put_nowait((time.monotonic() + self._delay, message))
+    def _send(
+        self, conn: ListenSession, message: dict[str, Any] | None, *, extra: float = 0.0
+    ) -> None:
+        conn.outbox.put_nowait((time.monotonic() + self._delay + extra, message))
 
     def _next_transcript(self, conn: ListenSession, *, pop: bool) -> str:
+        script = self._per_call_script
+        if script is not None and conn.script_pos < len(script):
+            line = script[conn.script_pos]
+            if pop:
+                conn.script_pos += 1
+            return line
         queue = self._queues.get(conn.tag) if conn.tag is not None else None
         if not queue:
             queue = self._queues[None]
@@ -289,7 +316,8 @@ class DeepgramFake(FakeServer):
             self.finals_sent.append(transcript)
         else:
             transcript = ""
-        self._send(conn, conn.results(transcript, final=True, from_finalize=from_finalize))
+        message = conn.results(transcript, final=True, from_finalize=from_finalize)
+        self._send(conn, message, extra=self._final_delay)
         conn.reset_utterance()
 
     async def _on_control(self, conn: ListenSession, text: str) -> bool:

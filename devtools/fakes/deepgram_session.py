@@ -40,6 +40,7 @@ class ListenSession:
     utt_interims: int = 0
     last_interim_voiced_ms: int = 0
     received_ms: int = 0
+    script_pos: int = 0  # next line of the fake's per-call script
     outbox: asyncio.Queue[tuple[float, dict[str, Any] | None]] = field(
         default_factory=asyncio.Queue
     )

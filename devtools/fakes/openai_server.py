@@ -53,6 +53,8 @@ class OpenAIFake(FakeServer):
         max_speech_seconds: float = 12.0,
         speech_chunk_bytes: int = 4800,
         speech_chunk_interval: float = 0.0,
+        chat_delay: float = 0.0,
+        speech_delay: float = 0.0,
     ) -> None:
         """Configure the fake.
 
@@ -66,6 +68,10 @@ class OpenAIFake(FakeServer):
             max_speech_seconds: Cap on one speech response.
             speech_chunk_bytes: Size of each chunk of the chunked PCM body.
             speech_chunk_interval: Seconds between speech chunks (0: as fast as possible).
+            chat_delay: Seconds before the first byte of every chat response (the LLM's
+                time to first token; `set_chat_delay` changes it later).
+            speech_delay: Seconds before the first byte of every speech response (the TTS's
+                time to first audio; `set_speech_delay` changes it later).
         """
         self.api_key = api_key
         self.default_reply = default_reply
@@ -78,8 +84,8 @@ class OpenAIFake(FakeServer):
         self._brain: Brain | None = None
         self._chat_failures: deque[tuple[int, float | None]] = deque()
         self._speech_failures: deque[tuple[int, float | None]] = deque()
-        self._chat_delay = 0.0
-        self._speech_delay = 0.0
+        self._chat_delay = max(0.0, chat_delay)
+        self._speech_delay = max(0.0, speech_delay)
         self._malformed_next = False
         self._hang_next = 0
         # Recorded for assertions.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 SPEECH_SAMPLE_RATE = 24000
@@ -19,6 +21,9 @@ _VOWELS = (
 )
 
 
+# Deterministic per text and ~30 ms of numpy per second of speech: many concurrent calls
+# (the load benchmark) ask for the same few replies, and must not stall the fakes' loop.
+@functools.lru_cache(maxsize=128)
 def synthesize_voice(text: str, *, ms_per_char: float = 55.0, max_seconds: float = 12.0) -> bytes:
     """Speech-like 24 kHz int16 PCM whose length follows the text.
 
