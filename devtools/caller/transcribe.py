@@ -9,28 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from devtools.caller.audio import RATE, resample
-from zylin.local.pocketsphinx_decoder import make_decoder
+from zylin.local.pocketsphinx_decoder import decode, make_decoder
 
 _DECODER: Any = None  # one per worker process
 
 
-def _make_decoder(lm: str | None, dictionary: str | None) -> Any:
-    return make_decoder(lm, dictionary)
-
-
 def _init_worker(lm: str | None, dictionary: str | None) -> None:
     global _DECODER
-    _DECODER = _make_decoder(lm, dictionary)
+    _DECODER = make_decoder(lm, dictionary)
 
 
 def _decode(decoder: Any, pcm: bytes, rate: int) -> str:
-    if len(pcm) < rate // 5:
+    if len(pcm) < rate // 5:  # under 100 ms: nothing worth decoding
         return ""
-    decoder.start_utt()
-    decoder.process_raw(resample(pcm, rate, 16000), full_utt=True)
-    decoder.end_utt()
-    hyp = decoder.hyp()
-    return hyp.hypstr.strip() if hyp is not None else ""
+    return decode(decoder, resample(pcm, rate, 16000))
 
 
 def _decode_in_worker(pcm: bytes, rate: int) -> str:
@@ -65,7 +57,7 @@ class Transcriber:
     def transcribe(self, pcm: bytes, rate: int = RATE) -> str:
         """Text of one utterance of 16-bit mono PCM, decoded in this process (blocking)."""
         if self._local is None:
-            self._local = _make_decoder(*self._args)
+            self._local = make_decoder(*self._args)
         return _decode(self._local, pcm, rate)
 
     async def transcribe_async(self, pcm: bytes, rate: int = RATE) -> str:

@@ -42,6 +42,17 @@ class Engines:
             or self.tts == TtsProvider.OPENAI
         )
 
+    def missing_keys(self, settings: Settings) -> list[str]:
+        """The API keys the chosen cloud engines need and do not have (an explicit
+        `*_PROVIDER` with no key would fail on every call, so the server refuses to start)."""
+        missing = []
+        if self.stt == SttProvider.DEEPGRAM and not settings.deepgram_api_key:
+            missing.append("DEEPGRAM_API_KEY (STT_PROVIDER=deepgram)")
+        openai = self.llm == LlmProvider.OPENAI or self.tts == TtsProvider.OPENAI
+        if openai and not settings.openai_api_key:
+            missing.append("OPENAI_API_KEY (LLM_PROVIDER or TTS_PROVIDER=openai)")
+        return missing
+
     def describe(self) -> str:
         """`STT=deepgram, LLM=openai, TTS=openai`, for logs and pages."""
         return f"STT={self.stt}, LLM={self.llm}, TTS={self.tts}"

@@ -83,7 +83,7 @@ class ZylinMetrics:
         self.active_calls.set(self._active)
 
     def call_ended(self, reason: str | None) -> None:
-        """A call ended, by its end reason (see `zylin.call.context.EndReason`)."""
+        """A call ended, by its end reason (see `zylin.end_reason.EndReason`)."""
         self._active = max(0, self._active - 1)  # never negative if an end is reported twice
         self.active_calls.set(self._active)
         self.calls_total.labels(end_reason=_label(reason)).inc()

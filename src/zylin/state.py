@@ -107,6 +107,8 @@ async def open_app_state(
 ) -> AsyncIterator[AppState]:
     """Validate the profile and prompts, migrate the database, open clients; close them after."""
     engines = Engines.choose(settings)
+    if missing := engines.missing_keys(settings):
+        raise ValueError(f"Set {' and '.join(missing)}, or choose the demo engine")
     profile = load_business(settings)
     prompts = load_prompts()
     prompts.filled_lines(profile)  # fail at start-up, not mid-call, on a bad line

@@ -1,6 +1,7 @@
 """Protections every server process has, however it was started."""
 
 import json
+from pathlib import Path
 
 import pytest
 from starlette.types import Message
@@ -65,9 +66,11 @@ def incoming_media() -> Message:
     return {"type": "websocket.receive", "text": json.dumps({"event": "media"})}
 
 
-def test_every_worker_gets_the_message_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_worker_gets_the_message_cap(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    monkeypatch.setattr(server, "configure_logging", lambda _level: None)  # keep pytest's
     options = server.uvicorn_options(settings(workers=3))
     assert options["ws_max_size"] == MAX_WS_MESSAGE_BYTES  # what uvicorn buffers, per worker
     assert options["factory"] and options["app"] == "server:app_from_env"

@@ -91,3 +91,21 @@ async def test_broken_profile_fails_start_up_naming_the_field(
     with pytest.raises(ProfileError, match="timezone"):
         async with open_app_state(s, build_worker=build_worker):
             pass
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"STT_PROVIDER": "deepgram"}, "DEEPGRAM_API_KEY"),
+        ({"LLM_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+        ({"TTS_PROVIDER": "openai", "DEEPGRAM_API_KEY": "k"}, "OPENAI_API_KEY"),
+    ],
+)
+async def test_a_cloud_engine_chosen_without_its_key_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    """Else every call (and every legacy-path recording) would fail with an empty key."""
+    s = make(monkeypatch, **env)
+    with pytest.raises(ValueError, match=named):
+        async with open_app_state(s, build_worker=build_worker):
+            pass

@@ -88,7 +88,7 @@ class WebSocketMessageCap:
             nonlocal dropped
             while True:
                 message = await receive()
-                if message["type"] != "websocket.receive" or _size(message) <= self.max_bytes:
+                if message["type"] != "websocket.receive" or not _over(message, self.max_bytes):
                     return message
                 dropped += 1
                 if dropped == 1:
@@ -100,11 +100,11 @@ class WebSocketMessageCap:
         await self.app(scope, capped_receive, send)
 
 
-def _size(message: Message) -> int:
+def _over(message: Message, max_bytes: int) -> bool:
     data = message.get("bytes")
     if data is not None:
-        return len(data)
+        return len(data) > max_bytes
     text = message.get("text") or ""
-    if len(text) * 4 <= MAX_WS_MESSAGE_BYTES:  # UTF-8 is at most 4 bytes a character
-        return len(text)
-    return len(text.encode())
+    if len(text) * 4 <= max_bytes:  # UTF-8 is at most 4 bytes a character: no need to encode
+        return False
+    return len(text.encode()) > max_bytes

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from zylin.end_reason import EndReason
 from zylin.fallback.steps import (
-    LocalEngines,
+    DemoModels,
     decide_answer,
     failed,
     fetch_recording,
@@ -61,7 +61,7 @@ def legacy_router(
         budget_secs: Time for download + STT + LLM before the call gets an apology instead.
     """
     router = APIRouter()
-    engines = LocalEngines()
+    engines = DemoModels()
 
     async def opened(request: Request, path: str) -> LegacyTurn | Response:
         state: AppState = request.app.state.zylin

@@ -21,8 +21,8 @@ from zylin.prompts import render_system_prompt
 from zylin.state import AppState
 
 
-class LocalEngines:
-    """This app's local engines, built on first use (the demo LM takes ~0.15 s to build)."""
+class DemoModels:
+    """The local models the legacy path decodes and answers with, built on first use."""
 
     def __init__(self) -> None:
         self._transcriber: LocalTranscriber | None = None
@@ -62,7 +62,7 @@ async def fetch_recording(t: LegacyTurn) -> bytes:
     return await download_recording(url, account_sid=settings.twilio_account_sid, auth_token=token)
 
 
-async def transcribe_recording(t: LegacyTurn, engines: LocalEngines, wav: bytes) -> str:
+async def transcribe_recording(t: LegacyTurn, engines: DemoModels, wav: bytes) -> str:
     """Deepgram when configured, else the local pocketsphinx demo engine."""
     settings = t.state.settings
     if t.state.engines.stt == SttProvider.DEEPGRAM:
@@ -78,7 +78,7 @@ async def transcribe_recording(t: LegacyTurn, engines: LocalEngines, wav: bytes)
 
 
 async def decide_answer(
-    t: LegacyTurn, engines: LocalEngines, transcript: str, history: list[tuple[str, str]]
+    t: LegacyTurn, engines: DemoModels, transcript: str, history: list[tuple[str, str]]
 ) -> Answer:
     """OpenAI when configured, else the rule-based demo brain (with a fallback line)."""
     settings = t.state.settings

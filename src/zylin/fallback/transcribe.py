@@ -17,7 +17,7 @@ from deepgram.core.api_error import ApiError
 from zylin.business import BusinessProfile
 from zylin.fallback.audio import decode_wav, resample
 from zylin.local.language_model import LanguageModelFiles, write_language_model
-from zylin.local.pocketsphinx_decoder import make_decoder
+from zylin.local.pocketsphinx_decoder import decode, make_decoder
 
 DEEPGRAM_API = "https://api.deepgram.com"
 DECODER_RATE = 16000
@@ -95,11 +95,7 @@ def pocketsphinx_transcribe(pcm16k: bytes, model: LanguageModelFiles | None) -> 
     pocketsphinx decoders must not be shared between threads.
     """
     decoder = make_decoder(model.lm_path, model.dict_path) if model else make_decoder()
-    decoder.start_utt()
-    decoder.process_raw(pcm16k, no_search=False, full_utt=True)
-    decoder.end_utt()
-    hyp = decoder.hyp()
-    return hyp.hypstr.strip() if hyp is not None else ""
+    return decode(decoder, pcm16k)
 
 
 class LocalTranscriber:

@@ -21,12 +21,8 @@ from zylin.storage.records import (
     Page,
     TurnRecord,
     TurnStats,
-    to_record,
 )
 from zylin.storage.stream_tokens import StreamTokenStore
-
-# The old private name, kept importable while code outside storage may still use it.
-_record = to_record
 
 __all__ = [
     "BOOKED",
