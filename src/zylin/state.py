@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 from loguru import logger
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 from zylin.business import BusinessProfile, load_profile
-from zylin.config import ROOT, LlmProvider, Settings, SttProvider
+from zylin.config import ROOT, LlmProvider, Settings, SttProvider, TtsProvider
 from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles, write_language_model
 from zylin.metrics import ZylinMetrics
@@ -63,6 +64,8 @@ class AppState:
     metrics: ZylinMetrics = field(default_factory=ZylinMetrics)
     # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
     llm_client: AsyncOpenAI | None = None
+    # The HTTP client every call's OpenAI services share (None without OpenAI).
+    openai_http: httpx.AsyncClient | None = None
     recordings_dir: Path = ROOT / "data" / "recordings"
     # The business language model for the demo speech recognizer (None with Deepgram).
     demo_lm: LanguageModelFiles | None = None
@@ -118,11 +121,22 @@ async def open_app_state(
         settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     )
     twilio = TwilioRest(settings.twilio_account_sid, auth_token, settings.twilio_api_base_url)
+    uses_openai = engines.llm == LlmProvider.OPENAI or engines.tts == TtsProvider.OPENAI
+    # One HTTP client for every call's OpenAI requests: Pipecat's services make one each per
+    # call otherwise (a TLS context, ~10 ms of CPU, and a pool that is never closed).
+    openai_http = (
+        DefaultAsyncHttpxClient(
+            limits=httpx.Limits(max_keepalive_connections=100, max_connections=1000)
+        )
+        if uses_openai
+        else None
+    )
     llm_client = (
         AsyncOpenAI(
             api_key=settings.openai_api_key.get_secret_value(),
             base_url=settings.openai_base_url,
             max_retries=1,
+            http_client=openai_http,
         )
         if engines.llm == LlmProvider.OPENAI and settings.openai_api_key
         else None
@@ -149,6 +163,7 @@ async def open_app_state(
         ),
         now=now,
         llm_client=llm_client,
+        openai_http=openai_http,
         recordings_dir=settings.recordings_dir,
         demo_lm=demo_lm,
     )
@@ -158,8 +173,8 @@ async def open_app_state(
     finally:
         await state.slots.aclose()
         await twilio.aclose()
-        if llm_client is not None:
-            await llm_client.close()
+        if openai_http is not None:
+            await openai_http.aclose()
         await engine.dispose()
 
 

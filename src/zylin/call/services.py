@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
+from openai import AsyncOpenAI
 from pipecat.services.llm_service import LLMService
+from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 from pydantic import SecretStr
@@ -36,13 +39,31 @@ def make_services(
     now: Callable[[], datetime],
     system_prompt: str,
     demo_lm: LanguageModelFiles | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> CallServices:
-    """Cloud services where chosen, local demo engines otherwise (see `Engines.choose`)."""
+    """Cloud services where chosen, local demo engines otherwise (see `Engines.choose`).
+
+    `http` is the process's one HTTP client for OpenAI (`AppState.openai_http`).
+    """
     return CallServices(
         stt=_make_stt(settings, engines.stt, demo_lm),
-        llm=_make_llm(settings, engines.llm, profile, now, system_prompt),
-        tts=_make_tts(settings, engines.tts),
+        llm=_make_llm(settings, engines.llm, profile, now, system_prompt, http),
+        tts=_make_tts(settings, engines.tts, http),
     )
+
+
+class SharedClientOpenAILLMService(OpenAILLMService):
+    """`OpenAILLMService` on a shared HTTP client (Pipecat 1.14 makes one per service)."""
+
+    def __init__(self, *, http: httpx.AsyncClient | None, **kwargs: Any) -> None:
+        self._http = http  # before super().__init__(), which calls create_client
+        super().__init__(**kwargs)
+
+    def create_client(self, api_key=None, base_url=None, **kwargs: Any) -> Any:
+        """Pipecat's client, or one on the shared HTTP client."""
+        if self._http is None:
+            return super().create_client(api_key=api_key, base_url=base_url, **kwargs)
+        return AsyncOpenAI(api_key=api_key, base_url=base_url, http_client=self._http)
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -79,11 +100,11 @@ def _make_llm(
     profile: BusinessProfile,
     now: Callable[[], datetime],
     system_prompt: str,
+    http: httpx.AsyncClient | None,
 ) -> LLMService[Any]:
     if engine == LlmProvider.OPENAI:
-        from pipecat.services.openai.llm import OpenAILLMService
-
-        return OpenAILLMService(
+        return SharedClientOpenAILLMService(
+            http=http,
             api_key=_secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
             settings=OpenAILLMService.Settings(
@@ -97,13 +118,16 @@ def _make_llm(
     return DemoBrainLLMService(profile=profile, now=now)
 
 
-def _make_tts(settings: Settings, engine: TtsProvider) -> TTSService:
+def _make_tts(
+    settings: Settings, engine: TtsProvider, http: httpx.AsyncClient | None
+) -> TTSService:
     if engine == TtsProvider.OPENAI:
         from pipecat.services.openai.tts import OpenAITTSService
 
         return OpenAITTSService(
             api_key=_secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
+            http_client=http,
             sample_rate=OPENAI_TTS_RATE,
             settings=OpenAITTSService.Settings(
                 model=settings.openai_tts_model, voice=settings.openai_tts_voice
