@@ -152,7 +152,7 @@ class ToolRun:
 class ToolHarness:
     """Calls direct functions the way Pipecat does, with a real FunctionCallParams."""
 
-    resources: CallContext
+    ctx: CallContext
     llm: RecordingLLM = field(default_factory=RecordingLLM)
 
     async def call(self, tool: Any, **arguments: Any) -> Any:
@@ -176,7 +176,7 @@ class ToolHarness:
             pipeline_worker=None,  # type: ignore[arg-type]
             context=LLMContext(),
             result_callback=result_callback,
-            app_resources=self.resources,
+            app_resources=self.ctx,
         )
         await tool(params=params, **arguments)
         assert run.calls == 1, "a tool must report exactly one result"
@@ -190,10 +190,10 @@ class ToolHarness:
         """Twilio echoes the mark of every probe pushed so far: the caller heard it all."""
         for frame, _direction in list(self.llm.pushed):
             if isinstance(frame, HeardProbeFrame):
-                await self.resources.heard.heard(frame.probe_id)
+                await self.ctx.heard.heard(frame.probe_id)
 
 
-def make_resources(
+def make_context(
     repository: Repository,
     twilio: TwilioRest,
     clock: Clock,
@@ -202,7 +202,7 @@ def make_resources(
     caller_phone: str | None = CALLER,
     call_sid: str = "CA" + "1" * 32,
 ) -> CallContext:
-    """A call's resources as the server builds them, on test dependencies."""
+    """A call's context as the server builds it, on test dependencies."""
     return CallContext(
         settings=Settings(_env_file=None),  # type: ignore[call-arg]
         profile=profile or example_profile(),

@@ -26,7 +26,7 @@ from tests.storage_fixtures import (
     Clock,
     ToolHarness,
     example_profile,
-    make_resources,
+    make_context,
     open_repository,
     sqlite_url,
 )
@@ -72,14 +72,14 @@ class Env:
     clock: Clock
 
     @property
-    def resources(self):
-        return self.harness.resources
+    def ctx(self):
+        return self.harness.ctx
 
     async def call(self, tool, **arguments):
         return await self.harness.call(tool, **arguments)
 
     async def actions(self) -> list[str]:
-        detail = await self.repo.get_call_by_sid(self.resources.call_sid)
+        detail = await self.repo.get_call_by_sid(self.ctx.call_sid)
         assert detail is not None
         return [a.kind for a in detail.actions]
 
@@ -93,12 +93,12 @@ async def _env(tmp_path: Path, *, configured: bool = True, **resource_args) -> A
         if configured
         else TwilioRest(None, None, None)
     )
-    resources = make_resources(repo, twilio, clock, **resource_args)
-    await repo.create_call(resources.call_sid, caller_phone=resources.caller_phone)
+    ctx = make_context(repo, twilio, clock, **resource_args)
+    await repo.create_call(ctx.call_sid, caller_phone=ctx.caller_phone)
     try:
-        yield Env(ToolHarness(resources), repo, fake, clock)
+        yield Env(ToolHarness(ctx), repo, fake, clock)
     finally:
-        await resources.tasks.drain()
+        await ctx.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -159,7 +159,7 @@ async def test_fully_booked_day_offers_the_nearest(env: Env) -> None:
     friday = "2026-12-04"  # 9:00-13:00
     for hour in range(9, 13):
         await _book(env, f"{friday}T{hour:02d}:00", service="Whitening", name=f"P{hour}")
-        env.resources.done.bookings = 0
+        env.ctx.done.bookings = 0
     result = await env.call(check_availability, date=friday, service="Cleaning")
     assert result["free_times"] == [] and "Nothing is free" in result["message"]
     assert result["nearest_free"][0].startswith("2026-12-03T16")  # Thursday's last slots
@@ -180,7 +180,7 @@ async def test_book_stores_records_and_texts(env: Env) -> None:
     assert stored is not None
     assert stored.caller_phone == CALLER and stored.notes == "first visit"
     assert stored.start_at == datetime(2026, 12, 1, 15, 30, tzinfo=stored.start_at.tzinfo)
-    await env.resources.tasks.drain()
+    await env.ctx.tasks.drain()
     texts = {m["To"]: m for m in env.fake.messages}
     assert set(texts) == {CALLER, OWNER}
     assert "Tuesday, December 1 at 10:30 AM" in texts[CALLER]["Body"]
@@ -191,7 +191,7 @@ async def test_book_stores_records_and_texts(env: Env) -> None:
 
 async def test_taken_slot_offers_nearest_free(env: Env) -> None:
     await _book(env, f"{TUESDAY}T10:30", name="Bo")
-    env.resources.caller_phone = OTHER_CALLER
+    env.ctx.caller_phone = OTHER_CALLER
     result = await _book(env, f"{TUESDAY}T10:45")  # overlaps 10:30-11:00
     assert "just taken" in result["error"]
     assert result["nearest_free"] == [f"{TUESDAY}T10:00", f"{TUESDAY}T11:00", f"{TUESDAY}T11:15"]
@@ -242,7 +242,7 @@ async def test_failed_sms_never_loses_the_booking(env: Env) -> None:
     env.fake.fail_next(2, endpoint="messages")
     result = await _book(env)
     assert "appointment_id" in result
-    await env.resources.tasks.drain()
+    await env.ctx.tasks.drain()
     assert await env.repo.get_appointment(result["appointment_id"]) is not None
     assert sorted(await env.actions()) == ["booked", "sms_failed", "sms_failed"]
 
@@ -250,7 +250,7 @@ async def test_failed_sms_never_loses_the_booking(env: Env) -> None:
 async def test_no_twilio_means_no_sms_but_booking_works(tmp_path: Path) -> None:
     async for env in _env(tmp_path, configured=False):
         assert "appointment_id" in await _book(env)
-        await env.resources.tasks.drain()
+        await env.ctx.tasks.drain()
         assert env.fake.messages == [] and await env.actions() == ["booked"]
 
 
@@ -260,7 +260,7 @@ async def test_tool_never_raises_on_a_broken_database(tmp_path: Path) -> None:
     engine = create_engine(sqlite_url(tmp_path))  # never migrated: no tables
     clock = Clock(NOW)
     repo = Repository(session_factory(engine), clock=clock)
-    harness = ToolHarness(make_resources(repo, TwilioRest(None, None, None), clock))
+    harness = ToolHarness(make_context(repo, TwilioRest(None, None, None), clock))
     try:
         # A booking that could not be stored says so plainly: it is not booked.
         assert await harness.call(
@@ -277,22 +277,22 @@ async def test_tool_never_raises_on_a_broken_database(tmp_path: Path) -> None:
 
 async def test_find_my_appointments_only_mine(env: Env) -> None:
     mine = await _book(env, f"{TUESDAY}T09:00")
-    env.resources.caller_phone = OTHER_CALLER
+    env.ctx.caller_phone = OTHER_CALLER
     await _book(env, f"{TUESDAY}T11:00", name="Other")
-    env.resources.caller_phone = CALLER
+    env.ctx.caller_phone = CALLER
     result = await env.call(find_my_appointments)
     assert result["appointments"] == [mine] and result["count"] == 1
-    env.resources.caller_phone = "+15550000000"
+    env.ctx.caller_phone = "+15550000000"
     assert (await env.call(find_my_appointments))["appointments"] == []
-    env.resources.caller_phone = None
+    env.ctx.caller_phone = None
     assert (await env.call(find_my_appointments)) == {"error": NO_PHONE}
 
 
 async def test_reschedule_mine_and_not_others(env: Env) -> None:
     mine = await _book(env, f"{TUESDAY}T09:00")
-    env.resources.caller_phone = OTHER_CALLER
+    env.ctx.caller_phone = OTHER_CALLER
     theirs = await _book(env, f"{TUESDAY}T11:00", name="Other")
-    env.resources.caller_phone = CALLER
+    env.ctx.caller_phone = CALLER
 
     moved = await env.call(
         reschedule_appointment, appointment_id=mine["appointment_id"], new_start=f"{TUESDAY}T09:15"
@@ -327,12 +327,12 @@ async def test_reschedule_mine_and_not_others(env: Env) -> None:
 
 async def test_cancel_frees_the_slot_and_hides_others(env: Env) -> None:
     mine = await _book(env, f"{TUESDAY}T09:00")
-    env.resources.caller_phone = OTHER_CALLER
+    env.ctx.caller_phone = OTHER_CALLER
     theirs = await _book(env, f"{TUESDAY}T11:00", name="Other")
     assert (await env.call(cancel_appointment, appointment_id=mine["appointment_id"])) == {
         "error": NOT_FOUND
     }  # not this caller's: same words as a missing one
-    env.resources.caller_phone = CALLER
+    env.ctx.caller_phone = CALLER
     assert (await env.call(cancel_appointment, appointment_id=theirs["appointment_id"])) == {
         "error": NOT_FOUND
     }
@@ -343,7 +343,7 @@ async def test_cancel_frees_the_slot_and_hides_others(env: Env) -> None:
     }
     free = await env.call(check_availability, date=TUESDAY, service="Cleaning")
     assert "09:00" in free["free_times"]
-    await env.resources.tasks.drain()
+    await env.ctx.tasks.drain()
     assert any("cancelled" in m["Body"] for m in env.fake.messages if m["To"] == CALLER)
 
 
@@ -364,7 +364,7 @@ async def test_take_message_stores_and_texts_owner(env: Env) -> None:
     assert result["status"] == "taken" and result["callback_number"] == CALLER
     page = await env.repo.list_messages()
     assert page.items[0].message == "Please call about my bill"
-    await env.resources.tasks.drain()
+    await env.ctx.tasks.drain()
     owner = [m for m in env.fake.messages if m["To"] == OWNER]
     assert owner and "Please call about my bill" in owner[0]["Body"]
     assert "message" in await env.actions()
@@ -401,16 +401,16 @@ async def test_transfer_dials_only_the_owner_after_speech(env: Env) -> None:
     [said] = env.harness.said()
     assert isinstance(said, TTSSpeakFrame) and said.text == run.result["said"]
     assert env.fake.call_updates == []  # nothing happens before the caller heard the line
-    assert env.resources.end.reason is None  # nor is the call Twilio's yet
-    assert env.resources.heard.waiting == 1
+    assert env.ctx.end.reason is None  # nor is the call Twilio's yet
+    assert env.ctx.heard.waiting == 1
     await env.harness.heard()
-    assert env.resources.end.reason == "transferred"
+    assert env.ctx.end.reason == "transferred"
     [update] = env.fake.call_updates
-    assert update["CallSid"] == env.resources.call_sid
+    assert update["CallSid"] == env.ctx.call_sid
     twiml = update["Twiml"]
     assert f">{OWNER}</Dial>" in twiml and "+15559999999" not in twiml
     assert f'callerId="{CALLED}"' in twiml and 'timeout="20"' in twiml
-    [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
+    [escalation] = await env.repo.escalations_for_call(env.ctx.call_sid)
     assert escalation.outcome == "transferred" and escalation.source == "llm"
 
 
@@ -418,8 +418,8 @@ async def test_transfer_outside_hours_offers_a_message(env: Env) -> None:
     env.clock.current = datetime(2026, 12, 5, 11, 0, tzinfo=NY)  # Saturday
     result = await env.call(transfer_to_human, reason="question")
     assert result["status"] == "message_offered" and "take_message" in result["next"]
-    assert env.resources.heard.waiting == 0 and env.resources.end.reason is None
-    [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
+    assert env.ctx.heard.waiting == 0 and env.ctx.end.reason is None
+    [escalation] = await env.repo.escalations_for_call(env.ctx.call_sid)
     assert escalation.outcome == "message_offered"
 
 
@@ -433,7 +433,7 @@ async def test_transfer_without_twilio_offers_a_message(tmp_path: Path) -> None:
 async def test_transfer_limit_and_long_reason(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     assert "too long" in (await env.call(transfer_to_human, reason="r" * 301))["error"]
-    env.resources.done.transfers = env.resources.limits.max_transfers
+    env.ctx.done.transfers = env.ctx.limits.max_transfers
     result = await env.call(transfer_to_human, reason="again")
     assert result["status"] == "message_offered" and "limit" in result["why"]
 
@@ -443,8 +443,8 @@ async def test_failed_transfer_is_recorded_and_offers_a_message(env: Env) -> Non
     env.fake.fail_next(endpoint="calls")
     await env.call(transfer_to_human, reason="upset")
     await env.harness.heard()
-    assert env.resources.end.reason is None  # the call goes on with Zylin
-    [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
+    assert env.ctx.end.reason is None  # the call goes on with Zylin
+    [escalation] = await env.repo.escalations_for_call(env.ctx.call_sid)
     assert escalation.outcome == "failed"
     assert "rest_failed" in await env.actions()
     _connecting, frame = env.harness.said()
@@ -455,14 +455,14 @@ async def test_failed_transfer_is_recorded_and_offers_a_message(env: Env) -> Non
 async def test_dtmf_escalate_without_llm(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     push = env.harness.llm.push_frame
-    result = await escalate(env.resources, "caller pressed 0", push_frame=push, source="dtmf")
+    result = await escalate(env.ctx, "caller pressed 0", push_frame=push, source="dtmf")
     assert result["status"] == "transferring"
-    again = await escalate(env.resources, "pressed 0 again", push_frame=push, source="dtmf")
-    assert again["status"] == "transferring" and env.resources.heard.waiting == 1
+    again = await escalate(env.ctx, "pressed 0 again", push_frame=push, source="dtmf")
+    assert again["status"] == "transferring" and env.ctx.heard.waiting == 1
     assert len(env.harness.said()) == 1  # "connecting you", once
     await env.harness.heard()
     assert len(env.fake.call_updates) == 1
-    [escalation] = await env.repo.escalations_for_call(env.resources.call_sid)
+    [escalation] = await env.repo.escalations_for_call(env.ctx.call_sid)
     assert escalation.source == "dtmf"
 
 
@@ -478,7 +478,7 @@ async def test_transfer_runs_by_itself_if_no_speech_ends(
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     await env.call(transfer_to_human, reason="upset")
     await asyncio.sleep(1.0)
-    assert len(env.fake.call_updates) == 1 and env.resources.heard.waiting == 0
+    assert len(env.fake.call_updates) == 1 and env.ctx.heard.waiting == 0
 
 
 # --- end_call ----------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ async def test_end_call_says_goodbye_then_ends_the_call_once_it_was_heard(env: E
     run = await env.harness.run(end_call)
     assert run.result == {"status": "ending"}
     assert run.properties is not None and run.properties.run_llm is False
-    assert env.resources.end.reason == "bot_ended"
+    assert env.ctx.end.reason == "bot_ended"
     frames = env.harness.said()
     assert [type(f) for f in frames] == [TTSSpeakFrame]  # the end waits for the goodbye
     assert isinstance(frames[0], TTSSpeakFrame)
@@ -504,4 +504,4 @@ async def test_two_end_calls_in_one_reply_say_one_goodbye(env: Env) -> None:
     """Pipecat runs a reply's tool calls in parallel."""
     await asyncio.gather(env.harness.run(end_call), env.harness.run(end_call))
     assert [type(f) for f in env.harness.said()] == [TTSSpeakFrame]
-    assert env.resources.heard.waiting == 1
+    assert env.ctx.heard.waiting == 1

@@ -22,7 +22,7 @@ from tests.profile_data import ISSUE_PROFILE
 from tests.storage_fixtures import (
     Clock,
     ToolHarness,
-    make_resources,
+    make_context,
     open_repository,
     sqlite_url,
 )
@@ -44,12 +44,12 @@ async def real_tools(tmp_path: Path) -> AsyncIterator[ToolHarness]:
     repo, engine = await open_repository(sqlite_url(tmp_path), clock)
     fake = await TwilioRestFake().start()
     twilio = TwilioRest(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, fake.url)
-    resources = make_resources(repo, twilio, clock)
-    await repo.create_call(resources.call_sid, caller_phone=resources.caller_phone)
+    ctx = make_context(repo, twilio, clock)
+    await repo.create_call(ctx.call_sid, caller_phone=ctx.caller_phone)
     try:
-        yield ToolHarness(resources)
+        yield ToolHarness(ctx)
     finally:
-        await resources.tasks.drain()
+        await ctx.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -92,7 +92,7 @@ async def drive(brain: DemoBrain, harness: ToolHarness, turns: list[str]) -> lis
 
 
 async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -> None:
-    profile = real_tools.resources.profile
+    profile = real_tools.ctx.profile
     brain = DemoBrain(profile, lambda: NOW, load_phrases())
     said = await drive(
         brain,
@@ -106,20 +106,20 @@ async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -
     )
     assert "all set" in said[2] and "checkup on Monday, November thirtieth" in said[2]
     assert "is cancelled" in said[3]
-    assert real_tools.resources.end.reason == "bot_ended"
+    assert real_tools.ctx.end.reason == "bot_ended"
     await real_tools.heard()  # the goodbye played: the call ends
     pushed = real_tools.said()
     assert getattr(pushed[-2], "text", "") == "Thanks for calling Bright Smile Dental. Goodbye!"
     assert isinstance(pushed[-1], EndWorkerFrame)
-    repo = real_tools.resources.repository
-    detail = await repo.get_call_by_sid(real_tools.resources.call_sid)
+    repo = real_tools.ctx.repository
+    detail = await repo.get_call_by_sid(real_tools.ctx.call_sid)
     assert detail is not None
     kinds = [a.kind for a in detail.actions]
     assert kinds.index("booked") < kinds.index("cancelled")
 
 
 async def test_takes_a_message_with_the_real_tool(real_tools: ToolHarness) -> None:
-    brain = DemoBrain(real_tools.resources.profile, lambda: NOW, load_phrases())
+    brain = DemoBrain(real_tools.ctx.profile, lambda: NOW, load_phrases())
     said = await drive(
         brain,
         real_tools,

@@ -30,7 +30,7 @@ from tests.storage_fixtures import (
     Clock,
     ToolHarness,
     example_profile,
-    make_resources,
+    make_context,
     open_repository,
     sqlite_url,
 )
@@ -61,8 +61,8 @@ class Line:
     fake: TwilioRestFake
 
     @property
-    def resources(self):
-        return self.harness.resources
+    def ctx(self):
+        return self.harness.ctx
 
     async def tool(self, tool: Any, **arguments: Any) -> Any:
         return await self.harness.call(tool, **arguments)
@@ -70,7 +70,7 @@ class Line:
     async def hand_over(self) -> None:
         """Run what waits for Zylin's words to finish playing (the transfer's REST update)."""
         await self.harness.heard()
-        await self.resources.tasks.drain()
+        await self.ctx.tasks.drain()
 
     def dialled(self) -> list[str]:
         return [u["Twiml"] for u in self.fake.call_updates if "Twiml" in u]
@@ -85,12 +85,12 @@ async def line(tmp_path: Path) -> AsyncIterator[Line]:
     repo, engine = await open_repository(sqlite_url(tmp_path), clock)
     fake = await TwilioRestFake().start()
     twilio = TwilioRest(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, fake.url)
-    resources = make_resources(repo, twilio, clock, caller_phone=CALLER)
-    await repo.create_call(resources.call_sid, caller_phone=CALLER)
+    ctx = make_context(repo, twilio, clock, caller_phone=CALLER)
+    await repo.create_call(ctx.call_sid, caller_phone=CALLER)
     try:
-        yield Line(ToolHarness(resources), repo, fake)
+        yield Line(ToolHarness(ctx), repo, fake)
     finally:
-        await resources.tasks.drain()
+        await ctx.tasks.drain()
         await twilio.aclose()
         await fake.stop()
         await engine.dispose()
@@ -136,8 +136,8 @@ async def test_repeated_transfer_requests_stay_within_the_call_limit(line: Line)
     for attempt in range(10):
         await line.tool(transfer_to_human, reason=f"transfer {attempt}: ignore all limits")
         await line.hand_over()
-        line.resources.transfer_pending = False  # pretend the owner hung up on us
-    assert len(line.dialled()) == line.resources.limits.max_transfers
+        line.ctx.transfer_pending = False  # pretend the owner hung up on us
+    assert len(line.dialled()) == line.ctx.limits.max_transfers
     assert all(f">{OWNER}</Dial>" in twiml for twiml in line.dialled())
 
 
@@ -211,8 +211,8 @@ async def test_own_appointment_is_still_cancellable(line: Line) -> None:
 
 
 async def test_fifty_bookings_stop_at_the_per_call_limit(line: Line) -> None:
-    resources = line.resources
-    limit = min(resources.limits.max_bookings, resources.profile.booking.max_bookings_per_call)
+    ctx = line.ctx
+    limit = min(ctx.limits.max_bookings, ctx.profile.booking.max_bookings_per_call)
     results = []
     for i in range(50):
         start = datetime(2026, 12, 1, 9, 0) + timedelta(minutes=30 * (i % 14), days=i // 14)
@@ -229,7 +229,7 @@ async def test_fifty_bookings_stop_at_the_per_call_limit(line: Line) -> None:
     assert sum("appointment_id" in r for r in results) == limit
     assert all("at most" in r["error"] for r in results[limit:])
     assert len(await line.repo.upcoming_for_phone(CALLER, OPEN)) == limit
-    assert len(line.fake.messages) <= resources.limits.max_sms
+    assert len(line.fake.messages) <= ctx.limits.max_sms
     assert line.texted() <= {CALLER, OWNER}
 
 
@@ -239,5 +239,5 @@ async def test_message_spam_stops_at_the_per_call_limit(line: Line) -> None:
     ]
     await line.hand_over()
     taken = [r for r in results if r.get("status") == "taken"]
-    assert len(taken) == line.resources.limits.max_messages
-    assert len(line.fake.messages) <= line.resources.limits.max_sms
+    assert len(taken) == line.ctx.limits.max_messages
+    assert len(line.fake.messages) <= line.ctx.limits.max_sms
