@@ -72,10 +72,13 @@ async def speak_all(limit: int | None) -> list[SpokenUtterance]:
 async def run(args: argparse.Namespace) -> None:
     """Measure each chosen strategy one after the other and print the table."""
     spoken = await speak_all(args.limit)
-    options = HarnessOptions(max_tail_secs=args.max_tail)
+    options = HarnessOptions(
+        max_tail_secs=args.max_tail, stt_final_secs=args.stt_secs, stt_mode=args.stt
+    )
+    after = "each segment's last word" if args.stt == "speech" else "each VAD stop (Finalize)"
     print(
         f"{len(spoken)} utterances, {args.load} simultaneous call(s) per strategy, "
-        f"Deepgram-like final {options.stt_final_secs:.2f} s after each segment\n"
+        f"Deepgram-like final {options.stt_final_secs:.2f} s after {after}\n"
     )
     print(HEADER)
     for spec in by_names(args.strategy):
@@ -102,6 +105,13 @@ def main() -> None:
     parser.add_argument(
         "--max-tail", type=float, default=6.0, help="seconds to wait for a turn end"
     )
+    parser.add_argument(
+        "--stt",
+        choices=["speech", "finalize"],
+        default="speech",
+        help="final transcript after each segment's last word, or after each VAD stop",
+    )
+    parser.add_argument("--stt-secs", type=float, default=0.15, help="delay of that final")
     parser.add_argument("-v", "--verbose", action="store_true", help="per-item results")
     args = parser.parse_args()
     logger.remove()

@@ -2,10 +2,11 @@
 
 One "copy" is one call: a pipeline holding the user aggregator configured as in bot.py
 (Silero VAD with the strategy's stop time, the strategy's stop list), fed 20 ms frames of
-pipeline-input audio on the wall clock, as the Twilio transport would. No STT runs: a
-finalized `TranscriptionFrame` per segment is queued `stt_final_secs` after the segment's
-last word, as Deepgram's final would arrive. Several copies run side by side in one event
-loop to measure a busy process.
+pipeline-input audio on the wall clock, as the Twilio transport would. No STT runs; finalized
+`TranscriptionFrame`s stand in for Deepgram's, in one of two modes: "speech" queues one per
+segment `stt_final_secs` after the segment's last word; "finalize" answers each VAD stop (when
+Pipecat sends Deepgram `Finalize`) `stt_final_secs` later with the words heard so far. Several
+copies run side by side in one event loop to measure a busy process.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from datetime import UTC, datetime
 
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import EndFrame, Frame, InputAudioRawFrame, TranscriptionFrame
+from pipecat.frames.frames import (
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    TranscriptionFrame,
+    VADUserStoppedSpeakingFrame,
+)
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -25,6 +32,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
 from devtools.bench.turn_end_audio import SpokenUtterance
@@ -62,14 +70,47 @@ class HarnessOptions:
 
     max_tail_secs: float = 6.0  # silence fed after the last word while waiting for a turn end
     stt_final_secs: float = STT_FINAL_SECS
+    stt_mode: str = "speech"  # "speech" or "finalize" (see the module docstring)
     copy_stagger_secs: float = 0.25
+
+
+def _transcript(text: str) -> TranscriptionFrame:
+    stamp = datetime.now(UTC).isoformat()
+    return TranscriptionFrame(text=text, user_id="caller", timestamp=stamp, finalized=True)
+
+
+class _FinalizeSTT(FrameProcessor):
+    """Deepgram as Pipecat drives it: `Finalize` on each VAD stop, a finalized reply `rtt` later."""
+
+    def __init__(self, rtt: float) -> None:
+        super().__init__()
+        self._rtt = rtt
+        self._heard: list[str] = []
+
+    def heard(self, text: str) -> None:
+        """The caller finished saying `text`: the next finalize will transcribe it."""
+        self._heard.append(text)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Answer the aggregator's upstream VAD stop; pass everything through."""
+        await super().process_frame(frame, direction)
+        if isinstance(frame, VADUserStoppedSpeakingFrame) and direction is FrameDirection.UPSTREAM:
+            self.create_task(self._finalize(), "finalize")
+        await self.push_frame(frame, direction)
+
+    async def _finalize(self) -> None:
+        await asyncio.sleep(self._rtt)
+        if self._heard:
+            text, self._heard = " ".join(self._heard), []
+            await self.push_frame(_transcript(text))
 
 
 class _Call:
     """One pipeline fed like one caller; turn ends recorded on the wall clock."""
 
-    def __init__(self, spec: StrategySpec, rate: int) -> None:
+    def __init__(self, spec: StrategySpec, rate: int, options: HarnessOptions) -> None:
         self.rate = rate
+        self.stt = _FinalizeSTT(options.stt_final_secs) if options.stt_mode == "finalize" else None
         self.stops: list[float] = []
         pair = LLMContextAggregatorPair(
             LLMContext(),
@@ -85,7 +126,7 @@ class _Call:
             self.stops.append(time.monotonic())
 
         self.worker = PipelineWorker(
-            Pipeline([user]),
+            Pipeline([self.stt, user] if self.stt else [user]),
             params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=8000),
             idle_timeout_secs=None,
             enable_rtvi=False,
@@ -126,10 +167,10 @@ async def _feed(
         await asyncio.sleep(max(0.0, t0 + now_audio - time.monotonic()))
         while pending and pending[0][0] <= now_audio:
             _, text = pending.pop(0)
-            stamp = datetime.now(UTC).isoformat()
-            await call.worker.queue_frame(
-                TranscriptionFrame(text=text, user_id="caller", timestamp=stamp, finalized=True)
-            )
+            if call.stt:
+                call.stt.heard(text)
+            else:
+                await call.worker.queue_frame(_transcript(text))
         await call.worker.queue_frame(call.audio(frame_audio))
         slot += 1
         return now_audio
@@ -141,8 +182,9 @@ async def _feed(
             await send(None, [])
         base = slot * FRAME_SECS
         last_word = base + item.last_word_end
+        delay = 0.0 if call.stt else options.stt_final_secs  # "finalize": heard at the end
         pending = [
-            (base + end + options.stt_final_secs, text)
+            (base + end + delay, text)
             for (_, end), text in zip(item.segment_spans, item.utterance.segments, strict=True)
         ]
         stops_before = len(call.stops)
@@ -174,7 +216,7 @@ async def _run_copy(
     """One call: start its pipeline after its stagger, feed its (rotated) utterances, end it."""
     await asyncio.sleep(copy * options.copy_stagger_secs)
     rate = spoken[0].rate
-    call = _Call(spec, rate)
+    call = _Call(spec, rate, options)
     task = await call.start()
     try:
         shift = copy % len(spoken)  # copies speak different items at the same moment

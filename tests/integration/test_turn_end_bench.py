@@ -42,10 +42,12 @@ async def test_spoken_pause_sits_between_the_segments() -> None:
 
 
 @pytest.mark.timing
-async def test_harness_runs_the_shipped_strategy_on_three_utterances() -> None:
+@pytest.mark.parametrize("stt_mode", ["speech", "finalize"])
+async def test_harness_runs_the_shipped_strategy_on_three_utterances(stt_mode: str) -> None:
     spoken = [await speak(u, PIPELINE_RATE) for u in load_utterances(limit=3)]
     (spec,) = by_names([SHIPPED])
-    result = await run_strategy(spec, spoken, options=HarnessOptions(max_tail_secs=3.0))
+    options = HarnessOptions(max_tail_secs=3.0, stt_mode=stt_mode)
+    result = await run_strategy(spec, spoken, options=options)
 
     assert result.strategy == SHIPPED
     assert result.copies == 1
