@@ -64,21 +64,24 @@ def table_row(result: StrategyResult) -> str:
     )
 
 
-async def speak_all(limit: int | None) -> list[SpokenUtterance]:
+async def speak_all(limit: int | None, falling_pauses: bool) -> list[SpokenUtterance]:
     """The labelled set as pipeline-input audio."""
-    return [await speak(u, PIPELINE_RATE) for u in load_utterances(limit=limit)]
+    items = load_utterances(limit=limit, falling_pauses=falling_pauses)
+    return [await speak(u, PIPELINE_RATE) for u in items]
 
 
 async def run(args: argparse.Namespace) -> None:
     """Measure each chosen strategy one after the other and print the table."""
-    spoken = await speak_all(args.limit)
+    spoken = await speak_all(args.limit, args.falling_pauses)
     options = HarnessOptions(
         max_tail_secs=args.max_tail, stt_final_secs=args.stt_secs, stt_mode=args.stt
     )
     after = "each segment's last word" if args.stt == "speech" else "each VAD stop (Finalize)"
+    tone = "falling" if args.falling_pauses else "continuation"
     print(
         f"{len(spoken)} utterances, {args.load} simultaneous call(s) per strategy, "
-        f"Deepgram-like final {options.stt_final_secs:.2f} s after {after}\n"
+        f"Deepgram-like final {options.stt_final_secs:.2f} s after {after}, "
+        f"{tone} tone before pauses\n"
     )
     print(HEADER)
     for spec in by_names(args.strategy):
@@ -112,6 +115,11 @@ def main() -> None:
         help="final transcript after each segment's last word, or after each VAD stop",
     )
     parser.add_argument("--stt-secs", type=float, default=0.15, help="delay of that final")
+    parser.add_argument(
+        "--falling-pauses",
+        action="store_true",
+        help="speak the words before a pause with a sentence-final tone (no comma)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="per-item results")
     args = parser.parse_args()
     logger.remove()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,10 +44,21 @@ class SpokenUtterance:
         return self.segment_spans[-1][1]
 
 
-def load_utterances(path: Path = UTTERANCES_FILE, limit: int | None = None) -> list[Utterance]:
-    """Read the labelled set; `limit` keeps the first items of each kind in turn (round robin)."""
+def load_utterances(
+    path: Path = UTTERANCES_FILE, limit: int | None = None, *, falling_pauses: bool = False
+) -> list[Utterance]:
+    """Read the labelled set; `limit` keeps the first items of each kind in turn (round robin).
+
+    `falling_pauses` drops the comma before each pause, so eSpeak ends the segment with a
+    sentence-final fall: the hardest case for a model that listens to the tone.
+    """
     raw = yaml.safe_load(path.read_text())["items"]
-    items = [Utterance(**{**item, "id": str(item["id"])}) for item in raw]
+    items = [Utterance(**item) for item in raw]
+    if falling_pauses:
+        items = [
+            replace(i, segments=[s.removesuffix(",") for s in i.segments[:-1]] + i.segments[-1:])
+            for i in items
+        ]
     for item in items:
         if len(item.pauses_ms) != len(item.segments) - 1:
             raise ValueError(f"{item.id}: need one pause per gap between segments")

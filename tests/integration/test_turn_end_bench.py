@@ -70,3 +70,11 @@ def test_strategy_names_are_unique_and_selectable() -> None:
     assert [s.name for s in by_names(["smart-turn"])] == [n for n in names if "smart" in n]
     with pytest.raises(ValueError):
         by_names(["no such strategy"])
+
+
+def test_falling_pauses_drop_the_continuation_comma() -> None:
+    default = [i for i in load_utterances() if i.kind == "pause"]
+    falling = [i for i in load_utterances(falling_pauses=True) if i.kind == "pause"]
+    assert all(s.endswith(",") for i in default for s in i.segments[:-1])
+    assert not any(s.endswith(",") for i in falling for s in i.segments)
+    assert [i.segments[-1] for i in falling] == [i.segments[-1] for i in default]
