@@ -6,7 +6,9 @@ Every labelled utterance (turn_end_utterances.yaml: short endings, full question
 sentences with a mid-sentence pause) is synthesized with eSpeak, sent over an 8 kHz mu-law
 line, and fed in real time to a Pipecat user aggregator configured as in bot.py with each
 strategy in turn (see turn_end_harness.py). `--load N` runs N such calls at once in this one
-process, all measured, to see how a strategy behaves on a busy box. Prints a markdown table.
+process (one event loop, like one server worker), all measured, to see how a strategy behaves
+on a busy box; on a shared 2-core machine 8 calls keep up, 20 saturate the loop (every strategy
+then waits seconds). Prints a markdown table.
 """
 
 from __future__ import annotations
