@@ -31,7 +31,7 @@ class DeepgramFake(FakeServer):
     def __init__(
         self,
         *,
-        api_key: str = "test-deepgram-key",
+        api_key: str | None = "test-deepgram-key",
         host: str = "127.0.0.1",
         port: int = 0,
         default_transcript: str = "hello",

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 from loguru import logger
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+from pipecat.utils.http import connection_limits
 
 from zylin.business import BusinessProfile, load_profile
 from zylin.config import ROOT, LlmProvider, Settings, SttProvider, TtsProvider
@@ -65,7 +65,7 @@ class AppState:
     # The OpenAI client for after-call summaries (None when the LLM is the demo brain).
     llm_client: AsyncOpenAI | None = None
     # The HTTP client every call's OpenAI services share (None without OpenAI).
-    openai_http: httpx.AsyncClient | None = None
+    openai_http: DefaultAsyncHttpxClient | None = None
     recordings_dir: Path = ROOT / "data" / "recordings"
     # The business language model for the demo speech recognizer (None with Deepgram).
     demo_lm: LanguageModelFiles | None = None
@@ -126,7 +126,9 @@ async def open_app_state(
     # call otherwise (a TLS context, ~10 ms of CPU, and a pool that is never closed).
     openai_http = (
         DefaultAsyncHttpxClient(
-            limits=httpx.Limits(max_keepalive_connections=100, max_connections=1000)
+            limits=connection_limits(
+                max_keepalive_connections=100, max_connections=1000, keepalive_expiry=None
+            )
         )
         if uses_openai
         else None

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from pipecat.services.llm_service import LLMService
 from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.services.stt_service import STTService
@@ -39,7 +38,7 @@ def make_services(
     now: Callable[[], datetime],
     system_prompt: str,
     demo_lm: LanguageModelFiles | None = None,
-    http: httpx.AsyncClient | None = None,
+    http: DefaultAsyncHttpxClient | None = None,
 ) -> CallServices:
     """Cloud services where chosen, local demo engines otherwise (see `Engines.choose`).
 
@@ -55,7 +54,7 @@ def make_services(
 class SharedClientOpenAILLMService(OpenAILLMService):
     """`OpenAILLMService` on a shared HTTP client (Pipecat 1.14 makes one per service)."""
 
-    def __init__(self, *, http: httpx.AsyncClient | None, **kwargs: Any) -> None:
+    def __init__(self, *, http: DefaultAsyncHttpxClient | None, **kwargs: Any) -> None:
         self._http = http  # before super().__init__(), which calls create_client
         super().__init__(**kwargs)
 
@@ -100,7 +99,7 @@ def _make_llm(
     profile: BusinessProfile,
     now: Callable[[], datetime],
     system_prompt: str,
-    http: httpx.AsyncClient | None,
+    http: DefaultAsyncHttpxClient | None,
 ) -> LLMService[Any]:
     if engine == LlmProvider.OPENAI:
         return SharedClientOpenAILLMService(
@@ -119,7 +118,7 @@ def _make_llm(
 
 
 def _make_tts(
-    settings: Settings, engine: TtsProvider, http: httpx.AsyncClient | None
+    settings: Settings, engine: TtsProvider, http: DefaultAsyncHttpxClient | None
 ) -> TTSService:
     if engine == TtsProvider.OPENAI:
         from pipecat.services.openai.tts import OpenAITTSService

@@ -41,7 +41,7 @@ class DatabaseCallSlots(Store):
     async def reserve(self, call_sid: str, *, cap: int, hold_secs: float) -> bool:
         now = self._clock()
         async with self._write() as session:
-            if session.bind.dialect.name == "postgresql":
+            if (await session.connection()).dialect.name == "postgresql":
                 await session.execute(
                     text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SLOTS_LOCK}
                 )
