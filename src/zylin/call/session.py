@@ -103,7 +103,13 @@ async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: Ap
         state.prompts, state.profile, now=state.now(), caller_known=bool(ctx.caller_phone)
     )
     services = make_services(
-        settings, state.engines, state.profile, state.now, system_prompt, state.demo_lm
+        settings,
+        state.engines,
+        state.profile,
+        state.now,
+        system_prompt,
+        state.demo_lm,
+        http=state.openai_http,
     )
     worker = state.build_worker(
         transport,
