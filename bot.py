@@ -104,7 +104,7 @@ def build_worker(
         silence_secs=settings.silence_prompt_secs,
         on_probe_heard=ctx.heard.heard,
         note_end=ctx.end.note,
-        end_after_heard=ctx.end_after_heard,
+        say_goodbye=ctx.say_goodbye,
         is_ending=lambda: ctx.ending,
         on_empty_reply=lambda: faults.llm_gave_nothing(worker),
     )

@@ -65,7 +65,7 @@ class CallGuard(FrameProcessor):
         silence_secs: float,
         on_probe_heard: Callable[[int], Awaitable[None]],
         note_end: Callable[[EndReason], None],
-        end_after_heard: Callable[[EndReason, PushFrame], Awaitable[None]],
+        say_goodbye: Callable[[EndReason, str, PushFrame], Awaitable[None]],
         is_ending: Callable[[], bool],
         on_empty_reply: Callable[[], Awaitable[None]] | None = None,
         **kwargs,
@@ -76,7 +76,7 @@ class CallGuard(FrameProcessor):
         self._silence_secs = silence_secs
         self._on_probe_heard = on_probe_heard
         self._note_end = note_end
-        self._end_after_heard = end_after_heard
+        self._say_goodbye = say_goodbye
         self._is_ending = is_ending
         self._duration_task: asyncio.Task | None = None
         self._silence_task: asyncio.Task | None = None
@@ -196,5 +196,4 @@ class CallGuard(FrameProcessor):
         if self._ended:  # the guard, end_call or the shutdown said goodbye already
             return
         self._ending = True  # before any await: the length and silence timers run apart
-        await self.push_frame(TTSSpeakFrame(goodbye))
-        await self._end_after_heard(reason, self.push_frame)
+        await self._say_goodbye(reason, goodbye, self.push_frame)

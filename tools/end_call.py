@@ -7,7 +7,7 @@ it (`CallContext.heard`); the Twilio serializer then hangs up over REST.
 
 from __future__ import annotations
 
-from pipecat.frames.frames import FunctionCallResultProperties, TTSSpeakFrame
+from pipecat.frames.frames import FunctionCallResultProperties
 from pipecat.services.llm_service import FunctionCallParams
 
 from tools.common import context_of
@@ -23,5 +23,4 @@ async def end_call(params: FunctionCallParams) -> None:
         {"status": "ending"}, properties=FunctionCallResultProperties(run_llm=False)
     )
     if first:
-        await params.llm.push_frame(TTSSpeakFrame(ctx.lines["goodbye"]))
-        await ctx.end_after_heard(EndReason.BOT_ENDED, params.llm.push_frame)
+        await ctx.say_goodbye(EndReason.BOT_ENDED, ctx.lines["goodbye"], params.llm.push_frame)

@@ -28,7 +28,7 @@ from processors.call_guard import CallGuard, GuardLines
 from processors.frames import PlaybackFinishedFrame
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
-from zylin.call.playout import AfterHeard, HeardProbeFrame, ProbeHeardFrame, end_after_heard
+from zylin.call.playout import AfterHeard, HeardProbeFrame, ProbeHeardFrame, say_goodbye
 from zylin.call.tasks import CallTasks
 from zylin.end_reason import CallEnd, EndReason
 from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame
@@ -96,7 +96,7 @@ def guard(
         silence_secs=silence,
         on_probe_heard=heard.heard,
         note_end=end.note,
-        end_after_heard=functools.partial(end_after_heard, heard, end, fallback_secs=30),
+        say_goodbye=functools.partial(say_goodbye, heard, end, fallback_secs=30),
         is_ending=lambda: ending,
         on_empty_reply=on_empty,
     )

@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass
 
 from loguru import logger
-from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.pipeline.worker import PipelineWorker
 
 from zylin.call.context import CallContext
@@ -63,5 +62,5 @@ class StreamedCall:
         if self.ctx.ending:
             return
         self.ctx.ending = True
-        await self.worker.queue_frame(TTSSpeakFrame(self.ctx.lines["shutdown_goodbye"]))
-        await self.ctx.end_after_heard(EndReason.SHUTDOWN, self.worker.queue_frame)
+        line = self.ctx.lines["shutdown_goodbye"]
+        await self.ctx.say_goodbye(EndReason.SHUTDOWN, line, self.worker.queue_frame)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from zylin.business import BusinessProfile
-from zylin.call.playout import AfterHeard, PushFrame, end_after_heard
+from zylin.call.playout import AfterHeard, PushFrame, say_goodbye
 from zylin.call.tasks import CallTasks
 from zylin.config import Settings
 from zylin.end_reason import CallEnd, EndReason
@@ -73,8 +73,8 @@ class CallContext:
     def __post_init__(self) -> None:
         self.heard = AfterHeard(self.tasks)
 
-    async def end_after_heard(self, reason: EndReason, push_frame: PushFrame) -> None:
-        """End the call once the caller has heard what `push_frame`'s processor pushed before
-        this (the goodbye)."""
+    async def say_goodbye(self, reason: EndReason, line: str, push_frame: PushFrame) -> None:
+        """Say `line` and end the call once the caller has heard it (end call, the guard's
+        limits, the shutdown); from now on the call is ending."""
         self.ending = True
-        await end_after_heard(self.heard, self.end, reason, push_frame)
+        await say_goodbye(self.heard, self.end, reason, line, push_frame)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from loguru import logger
-from pipecat.frames.frames import DataFrame, EndWorkerFrame, Frame, SystemFrame
+from pipecat.frames.frames import DataFrame, EndWorkerFrame, Frame, SystemFrame, TTSSpeakFrame
 
 from zylin.call.tasks import CallTasks
 from zylin.end_reason import CallEnd, EndReason
@@ -107,17 +107,19 @@ class AfterHeard:
             logger.error(f"After-heard action failed: {exc}")
 
 
-async def end_after_heard(
+async def say_goodbye(
     heard: AfterHeard,
     end: CallEnd,
     reason: EndReason,
+    line: str,
     push_frame: PushFrame,
     *,
     fallback_secs: float = ENDING_FALLBACK_SECS,
 ) -> None:
-    """Note `reason` and end the call once the caller has heard what `push_frame`'s processor
-    pushed before this (the goodbye); the end frame travels behind it either way."""
+    """Note `reason`, say `line` through `push_frame`, and end the call once the caller has
+    heard it; the end frame travels behind the line either way."""
     end.note(reason)
+    await push_frame(TTSSpeakFrame(line))
 
     async def finish() -> None:
         await push_frame(EndWorkerFrame(reason=reason.value))
