@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         return self.workers or os.cpu_count() or 1
 
 
+def secret(value: SecretStr | None) -> str:
+    """A secret setting in clear, for the SDK client that needs it ("" when unset)."""
+    return value.get_secret_value() if value else ""
+
+
 def shared_key(key_file: Path) -> bytes:
     """A random key made once per machine; every process that asks reads the same one.
 

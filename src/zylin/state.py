@@ -117,9 +117,7 @@ async def open_app_state(
     prompts.filled_lines(profile)  # fail at start-up, not mid-call, on a bad line
     await migrate(settings.database_url)
     engine = create_engine(settings.database_url)
-    auth_token = (
-        settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-    )
+    auth_token = settings.twilio_token
     twilio = TwilioRest(settings.twilio_account_sid, auth_token, settings.twilio_api_base_url)
     uses_openai = engines.llm == LlmProvider.OPENAI or engines.tts == TtsProvider.OPENAI
     # One HTTP client for every call's OpenAI requests: Pipecat's services make one each per

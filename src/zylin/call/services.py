@@ -12,10 +12,9 @@ from pipecat.services.llm_service import LLMService
 from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
-from pydantic import SecretStr
 
 from zylin.business import BusinessProfile
-from zylin.config import LlmProvider, Settings, SttProvider, TtsProvider
+from zylin.config import LlmProvider, Settings, SttProvider, TtsProvider, secret
 from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles
 
@@ -65,10 +64,6 @@ class SharedClientOpenAILLMService(OpenAILLMService):
         return AsyncOpenAI(api_key=api_key, base_url=base_url, http_client=self._http)
 
 
-def _secret(value: SecretStr | None) -> str:
-    return value.get_secret_value() if value else ""
-
-
 def _make_stt(
     settings: Settings, engine: SttProvider, demo_lm: LanguageModelFiles | None
 ) -> STTService:
@@ -76,7 +71,7 @@ def _make_stt(
         from pipecat.services.deepgram.stt import DeepgramSTTService
 
         return DeepgramSTTService(
-            api_key=_secret(settings.deepgram_api_key),
+            api_key=secret(settings.deepgram_api_key),
             base_url=settings.deepgram_base_url or "",
             settings=DeepgramSTTService.Settings(
                 model=settings.deepgram_model,
@@ -104,7 +99,7 @@ def _make_llm(
     if engine == LlmProvider.OPENAI:
         return SharedClientOpenAILLMService(
             http=http,
-            api_key=_secret(settings.openai_api_key),
+            api_key=secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
             settings=OpenAILLMService.Settings(
                 model=settings.openai_model, system_instruction=system_prompt, temperature=0.3
@@ -124,7 +119,7 @@ def _make_tts(
         from pipecat.services.openai.tts import OpenAITTSService
 
         return OpenAITTSService(
-            api_key=_secret(settings.openai_api_key),
+            api_key=secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
             http_client=http,
             sample_rate=OPENAI_TTS_RATE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
-from zylin.config import LlmProvider, SttProvider
+from zylin.config import LlmProvider, SttProvider, secret
 from zylin.end_reason import EndReason
 from zylin.fallback.answer import (
     Answer,
@@ -68,9 +68,7 @@ async def transcribe_recording(t: LegacyTurn, engines: DemoModels, wav: bytes) -
     if t.state.engines.stt == SttProvider.DEEPGRAM:
         return await deepgram_prerecorded(
             wav,
-            api_key=settings.deepgram_api_key.get_secret_value()
-            if settings.deepgram_api_key
-            else "",
+            api_key=secret(settings.deepgram_api_key),
             base_url=settings.deepgram_base_url,
             model=settings.deepgram_model,
         )
@@ -90,7 +88,7 @@ async def decide_answer(
             transcript,
             history=history,
             system_prompt=legacy_system_prompt(system),
-            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else "",
+            api_key=secret(settings.openai_api_key),
             base_url=settings.openai_base_url,
             model=settings.openai_model,
             timeout_secs=settings.llm_timeout_secs,
