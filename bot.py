@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import ErrorFrame, TTSSpeakFrame
+from pipecat.frames.frames import ErrorFrame, Frame, InputAudioRawFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -15,6 +15,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
+from pipecat.processors.filters.function_filter import FunctionFilter
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
@@ -31,6 +32,7 @@ from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
 from zylin.call.playout import PushFrame
+from zylin.call.record.fan_out import FanOutObserver
 from zylin.call.record.latency import latency_observer
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
@@ -135,6 +137,7 @@ def build_worker(
         transport.input(),
         services.stt,
         user,
+        *([] if recording is not None else [_caller_audio_stop()]),
         services.llm,
         Keypad(on_zero=on_zero),
         guard,
@@ -155,7 +158,8 @@ def build_worker(
         ),
         idle_timeout_secs=None,
         enable_rtvi=False,
-        observers=[replies, latency],
+        enable_turn_tracking=False,  # nothing reads Pipecat's turn events; latency is ours
+        observers=[FanOutObserver([replies, latency])],
     )
 
     @worker.event_handler("on_pipeline_error")
@@ -173,6 +177,19 @@ def build_worker(
         await worker.cancel(reason="caller hung up")
 
     return worker
+
+
+def _caller_audio_stop() -> FunctionFilter:
+    """The caller's audio ends its trip at the user aggregator (VAD) unless it is recorded.
+
+    Nothing further down reads it, and each of the seven processors it would still cross costs
+    a queue hop per 20 ms frame: py-spy put a listening call's frame hops among its main costs.
+    """
+
+    async def not_caller_audio(frame: Frame) -> bool:
+        return not isinstance(frame, InputAudioRawFrame)
+
+    return FunctionFilter(filter=not_caller_audio, filter_system_frames=True)
 
 
 def _tool_outcome(result: object) -> str:
