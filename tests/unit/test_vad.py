@@ -1,14 +1,33 @@
-"""The shared-session Silero VAD scores audio exactly as Pipecat's own, and loads once."""
+"""The shared-session Silero VAD decides exactly as Pipecat's own, loads once, and skips
+inference on line silence."""
 
 import numpy as np
+import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 
 from zylin.call.vad import SharedSileroVADAnalyzer, warm_up
 from zylin.local.espeak import synthesize
 
+RATE = 16000
+STARTING, SPEAKING, QUIET = VADState.STARTING, VADState.SPEAKING, VADState.QUIET
+
+
+def _speech(text: str) -> bytes:
+    audio, rate = synthesize(text)
+    pcm = np.frombuffer(audio, np.int16)
+    if rate != RATE:  # linear interpolation is enough to give a VAD speech to score
+        x = np.linspace(0, len(pcm) - 1, int(len(pcm) * RATE / rate))
+        pcm = np.interp(x, np.arange(len(pcm)), pcm).astype(np.int16)
+    return pcm.tobytes()
+
+
+def _silence(secs: float) -> bytes:
+    return np.zeros(int(RATE * secs), np.int16).tobytes()
+
 
 def _windows(analyzer: SileroVADAnalyzer, pcm: bytes) -> list[float]:
-    analyzer.set_sample_rate(16000)
+    analyzer.set_sample_rate(RATE)
     size = analyzer.num_frames_required() * 2
     return [
         float(np.asarray(analyzer.voice_confidence(pcm[i : i + size])).reshape(-1)[0])
@@ -16,14 +35,17 @@ def _windows(analyzer: SileroVADAnalyzer, pcm: bytes) -> list[float]:
     ]
 
 
-def test_scores_match_pipecats_analyzer_window_for_window() -> None:
-    audio, rate = synthesize("Hello, I would like to book a cleaning on Friday.")
-    pcm = np.frombuffer(audio, np.int16)
-    if rate != 16000:  # linear interpolation is enough to give a VAD speech to score
-        x = np.linspace(0, len(pcm) - 1, int(len(pcm) * 16000 / rate))
-        pcm = np.interp(x, np.arange(len(pcm)), pcm).astype(np.int16)
-    silence = np.zeros(8000, np.int16).tobytes()
-    speech = silence + pcm.tobytes() + silence
+def _states(analyzer: VADAnalyzer, pcm: bytes) -> list[VADState]:
+    """The VAD's state after each 20 ms frame, as the user aggregator feeds it."""
+    analyzer.set_sample_rate(RATE)
+    frame = RATE // 50 * 2
+    return [analyzer._run_analyzer(pcm[i : i + frame]) for i in range(0, len(pcm), frame)]
+
+
+def test_scores_match_pipecats_analyzer_window_for_window_on_a_noisy_line() -> None:
+    pcm = np.frombuffer(_speech("Hello, I would like to book a cleaning on Friday."), np.int16)
+    noise = np.random.default_rng(7).integers(-300, 300, pcm.size)  # a line is never silent
+    speech = np.clip(pcm + noise, -32768, 32767).astype(np.int16).tobytes()
     ours, theirs = (
         _windows(SharedSileroVADAnalyzer(), speech),
         _windows(SileroVADAnalyzer(), speech),
@@ -32,10 +54,49 @@ def test_scores_match_pipecats_analyzer_window_for_window() -> None:
     assert np.allclose(ours, theirs, atol=1e-6)
 
 
+def _turn_edges(states: list[VADState]) -> tuple[list[int], list[int]]:
+    """Frames where speech was confirmed, and where the VAD went quiet again."""
+    starts = [i for i in range(1, len(states)) if states[i - 1 : i + 1] == [STARTING, SPEAKING]]
+    ends = [i for i in range(1, len(states)) if states[i] == QUIET != states[i - 1]]
+    return starts, ends
+
+
+@pytest.mark.parametrize("line", ["Tomorrow at ten in the morning, please.", "Priya", "yes"])
+@pytest.mark.parametrize("pause", [0.5, 3.0])
+def test_turns_start_and_end_where_pipecats_analyzer_puts_them(line: str, pause: float) -> None:
+    """Skipping silence changes no decision by more than a few frames (the model's state
+    is not carried through the skipped silence)."""
+    call = _silence(1.0) + _speech(line) + _silence(pause) + _speech(line) + _silence(1.0)
+    ours = _turn_edges(_states(SharedSileroVADAnalyzer(), call))
+    theirs = _turn_edges(_states(SileroVADAnalyzer(), call))
+    assert len(theirs[0]) >= 2  # both utterances were found
+    assert ours[0][0] == theirs[0][0]  # the first start is scored identically
+    assert abs(ours[1][-1] - theirs[1][-1]) <= 3  # the last end within 60 ms
+
+
+def test_line_silence_is_not_scored() -> None:
+    analyzer = SharedSileroVADAnalyzer()
+    scored: list[int] = []
+    model = analyzer._model
+    original = model.__class__.__call__
+
+    class Counting(model.__class__):
+        def __call__(self, x, sr):
+            scored.append(1)
+            return original(self, x, sr)
+
+    model.__class__ = Counting
+    _states(analyzer, _silence(2.0))
+    assert 0 < len(scored) <= 4  # a few windows to be sure, then none
+    scored.clear()
+    _states(analyzer, _speech("Hello there."))
+    assert scored  # speech is scored again
+
+
 def test_calls_share_one_session_but_keep_their_own_state() -> None:
     warm_up()
     first, second = SharedSileroVADAnalyzer(), SharedSileroVADAnalyzer()
     assert first._model.session is second._model.session
-    first.set_sample_rate(16000)
-    first.voice_confidence(np.ones(512, np.int16).tobytes())
+    first.set_sample_rate(RATE)
+    first.voice_confidence(np.full(512, 1000, np.int16).tobytes())
     assert first._model._state is not second._model._state

@@ -61,7 +61,7 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
         talks. A skipped window still counts towards Pipecat's periodic model reset, as a
         window that scored zero would."""
         samples = np.frombuffer(buffer, np.int16)
-        if samples.size and -QUIET_PEAK < int(samples.min()) and int(samples.max()) < QUIET_PEAK:
+        if samples.size and int(samples.min()) > -QUIET_PEAK and int(samples.max()) < QUIET_PEAK:
             self._quiet_windows += 1
             if self._quiet_windows > QUIET_WINDOWS_BEFORE_SKIP:
                 self._maybe_reset_model(0.0)
