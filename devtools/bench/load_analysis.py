@@ -6,11 +6,16 @@ a `clear` drops the rest of an utterance on barge-in. So the bot `media` message
 such boundaries are one utterance's stream, and a pause between consecutive `media` arrivals
 inside it is a gap: Zylin stopped feeding audio while it was speaking. The silence between
 two utterances always has a mark (or a clear) in it and is never counted.
+
+A send gap is heard only when Twilio's playback queue runs dry (Pipecat sends ahead of real
+time), so the caller's emulated playout also reports, per `media`, the silence it heard
+before it: a heard gap is such a silence inside one utterance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -31,6 +36,7 @@ class CallFigures:
     voice_to_voice_ms: list[float] = field(default_factory=list)
     unanswered: int = 0
     gaps_ms: list[float] = field(default_factory=list)
+    heard_gaps_ms: list[float] = field(default_factory=list)
     listening: tuple[float, float] | None = None
     talking: tuple[float, float] | None = None
 
@@ -53,6 +59,19 @@ def utterances(arrivals: list[float], boundaries: list[float]) -> list[list[floa
     if current:
         out.append(current)
     return out
+
+
+def heard_gaps_within(
+    arrivals: list[float], dry_secs: list[float], boundaries: list[float], over_ms: float
+) -> list[float]:
+    """Silences longer than `over_ms` that the caller heard inside one utterance, in ms."""
+    bounds = sorted(boundaries)
+    return [
+        dry_secs[i] * 1000
+        for i in range(1, len(arrivals))
+        if dry_secs[i] * 1000 > over_ms
+        and bisect.bisect_right(bounds, arrivals[i - 1]) == bisect.bisect_right(bounds, arrivals[i])
+    ]
 
 
 def gaps_within(arrivals: list[float], boundaries: list[float], over_ms: float) -> list[float]:
@@ -85,6 +104,9 @@ def call_figures(
     boundaries = [e.t for e in call.events if e.kind in ("mark", "clear")]
     figures.greeting_ms = None if call.first_audio_at is None else call.first_audio_at * 1000
     figures.gaps_ms = gaps_within(arrivals, boundaries, gap_over_ms)
+    figures.heard_gaps_ms = heard_gaps_within(
+        arrivals, call.media_dry_secs, boundaries, gap_over_ms
+    )
     scripted = [t for t in call.turns if t.label != MEASURE_LINE][:turns]
     answered = [
         t.voice_to_voice_ms

@@ -18,6 +18,7 @@ COLUMNS = (
     "unanswered turns",
     "greeting p95 (ms)",
     "gaps > 100 ms (count / largest)",
+    "heard gaps > 100 ms (count / largest)",
     "CPU/call listening (% core)",
     "CPU/call talking (% core)",
     "memory/call (MiB)",
@@ -70,6 +71,11 @@ class LoadResult:
         """Every outgoing-audio gap over the threshold, all calls."""
         return [g for f in self.figures for g in f.gaps_ms]
 
+    @property
+    def heard_gaps_ms(self) -> list[float]:
+        """Every gap the callers heard (playback ran dry) over the threshold, all calls."""
+        return [g for f in self.figures for g in f.heard_gaps_ms]
+
 
 def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
@@ -92,7 +98,7 @@ def row(result: LoadResult) -> str:
     greeting = _ms(percentile(greetings, 95) if greetings else None)
     if missing:
         greeting += f" ({missing} missing)"
-    gaps = result.gaps_ms
+    gaps, heard = result.gaps_ms, result.heard_gaps_ms
     cells = (
         str(result.calls),
         f"{result.stagger:g}",
@@ -104,6 +110,7 @@ def row(result: LoadResult) -> str:
         f"{result.unanswered} of {result.calls * result.turns}",
         greeting,
         f"{len(gaps)} / {max(gaps):.0f} ms" if gaps else "0 / -",
+        f"{len(heard)} / {max(heard):.0f} ms" if heard else "0 / -",
         _num(result.cpu_listening_pct),
         _num(result.cpu_talking_pct),
         _num(result.memory_mib),

@@ -28,6 +28,7 @@ class Playout:
     def __init__(self, timeline: Timeline, voiced_rms: float) -> None:
         self.track = bytearray()  # what was (or will be) played, 16-bit PCM from timeline 0
         self.media_times: list[float] = []  # arrival time of every bot `media`
+        self.dry_secs: list[float] = []  # per `media`: how long playback had run dry before it
         self.voiced: list[tuple[int, int]] = []  # [start, end) sample spans above voiced_rms
         self.cursor = 0  # sample index where the next received audio will play
         self._timeline = timeline
@@ -42,6 +43,7 @@ class Playout:
         if not self.media_times or now_pos - self.cursor >= _BURST_GAP_SAMPLES:
             self._timeline.record("bot_audio", first=not self.media_times)
         self.media_times.append(t)
+        self.dry_secs.append(max(0, now_pos - self.cursor) / RATE)
         if len(self.track) < start * 2:
             self.track += bytes(start * 2 - len(self.track))
         del self.track[start * 2 :]

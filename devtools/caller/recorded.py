@@ -61,6 +61,11 @@ class RecordedCall:
         return list(self._playout.media_times)
 
     @property
+    def media_dry_secs(self) -> list[float]:
+        """Per bot `media`: the silence the caller heard before it because playback ran dry."""
+        return list(self._playout.dry_secs)
+
+    @property
     def first_audio_at(self) -> float | None:
         """When the first bot `media` arrived (the greeting), or None."""
         return self._playout.media_times[0] if self._playout.media_times else None

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import os
 
-from devtools.bench.load_analysis import CallFigures, common_window, gaps_within, utterances
+from pytest import approx
+
+from devtools.bench.load_analysis import (
+    CallFigures,
+    common_window,
+    gaps_within,
+    heard_gaps_within,
+    utterances,
+)
 from devtools.bench.load_report import COLUMNS, LoadResult, percentile, row
 from devtools.bench.proc_tree import read_tree, tree_pids
 
@@ -22,6 +30,15 @@ def test_a_pause_with_a_boundary_in_it_is_not_a_gap() -> None:
     assert gaps_within([0.0, 0.5, 0.52], [], over_ms=100) == [500.0]
 
 
+def test_a_gap_is_heard_only_when_playback_ran_dry_inside_an_utterance() -> None:
+    arrivals = [0.00, 0.30, 0.60, 2.00, 2.50]
+    dry = [0.0, 0.0, 0.25, 1.2, 0.45]  # sent ahead, then late by 250 ms; a new reply; late again
+    marks = [1.0]
+    gaps = heard_gaps_within(arrivals, dry, marks, over_ms=100)
+    assert [round(g) for g in gaps] == [250, 450]  # the silence between replies is not a gap
+    assert gaps_within(arrivals, marks, over_ms=100) == approx([300, 300, 500])
+
+
 def test_common_window_is_the_overlap_or_nothing() -> None:
     assert common_window([(1.0, 5.0), (1.5, 4.0)]) == (1.5, 4.0)
     assert common_window([(1.0, 2.0), (1.9, 4.0)]) is None  # 0.1 s is too short to measure
@@ -30,7 +47,13 @@ def test_common_window_is_the_overlap_or_nothing() -> None:
 
 def test_row_has_every_column_and_counts_missing_calls() -> None:
     figures = [
-        CallFigures(greeting_ms=500, voice_to_voice_ms=[300, 400], unanswered=1, gaps_ms=[150]),
+        CallFigures(
+            greeting_ms=500,
+            voice_to_voice_ms=[300, 400],
+            unanswered=1,
+            gaps_ms=[150],
+            heard_gaps_ms=[120],
+        ),
         CallFigures(greeting_ms=700, voice_to_voice_ms=[500], unanswered=2, gaps_ms=[]),
     ]
     result = LoadResult(
@@ -49,6 +72,7 @@ def test_row_has_every_column_and_counts_missing_calls() -> None:
         "unanswered turns": "6 of 9",  # 1 + 2 + the third call's 3 never spoken
         "greeting p95 (ms)": "700 (1 missing)",
         "gaps > 100 ms (count / largest)": "1 / 150 ms",
+        "heard gaps > 100 ms (count / largest)": "1 / 120 ms",
         "CPU/call listening (% core)": "1.2",
         "CPU/call talking (% core)": "4.5",
         "memory/call (MiB)": "12.0",
