@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     vad_stop_secs: float = 0.2
     turn_pause_secs: float = 0.0
     smart_turn: bool = False
+    # Zylin's audio queued ahead at Twilio, so a busy moment is not a gap the caller hears.
+    audio_send_ahead_ms: int = Field(default=300, ge=0, le=2000)
 
     # Owner's API.
     admin_token: SecretStr | None = None

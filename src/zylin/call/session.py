@@ -7,10 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket
 from loguru import logger
-from pipecat.transports.websocket.fastapi import (
-    FastAPIWebsocketParams,
-    FastAPIWebsocketTransport,
-)
+from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.workers.runner import WorkerRunner
 
 from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot
@@ -20,6 +17,7 @@ from zylin.call.record.recording import WavRecording
 from zylin.call.record.summary import summarize
 from zylin.call.record.writer import RecordWriter
 from zylin.call.services import make_services
+from zylin.call.transport import MediaStreamTransport
 from zylin.end_reason import EndReason
 from zylin.fallback import dial_done_url, move_call_to_legacy
 from zylin.prompts import render_system_prompt
@@ -90,14 +88,15 @@ async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: Ap
         else None
     )
     serializer = _serializer_for(start, state, ctx)
-    transport = FastAPIWebsocketTransport(
-        websocket=websocket,
-        params=FastAPIWebsocketParams(
+    transport = MediaStreamTransport(
+        websocket,
+        FastAPIWebsocketParams(
             audio_in_enabled=True,
             audio_out_enabled=True,
             add_wav_header=False,
             serializer=serializer,
         ),
+        ahead_secs=settings.audio_send_ahead_ms / 1000,
     )
     system_prompt = render_system_prompt(
         state.prompts, state.profile, now=state.now(), caller_known=bool(ctx.caller_phone)
