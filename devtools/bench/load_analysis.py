@@ -7,9 +7,9 @@ such boundaries are one utterance's stream, and a pause between consecutive `med
 inside it is a gap: Zylin stopped feeding audio while it was speaking. The silence between
 two utterances always has a mark (or a clear) in it and is never counted.
 
-A send gap is heard only when Twilio's playback queue runs dry (Pipecat sends ahead of real
-time), so the caller's emulated playout also reports, per `media`, the silence it heard
-before it: a heard gap is such a silence inside one utterance.
+A send gap is heard only when Twilio's playback queue runs dry (Zylin sends a little ahead,
+`AUDIO_SEND_AHEAD_MS`), so the caller's emulated playout also reports, per `media`, the
+silence it heard before it: a heard gap is such a silence inside one utterance.
 """
 
 from __future__ import annotations
