@@ -16,5 +16,9 @@ class WebhookError(CallError):
         self.body = body
 
 
+class WebhookUnreachable(CallError):
+    """The voice webhook did not answer (refused, reset or timed out): Twilio fails the call."""
+
+
 class CallClosed(CallError):
     """The media stream closed while the caller was still waiting or speaking."""

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from devtools.caller.errors import WebhookError
+from devtools.caller.errors import WebhookError, WebhookUnreachable
 from devtools.caller.timeline import Timeline
 from devtools.caller.twiml import StreamTwiml, parse_twiml
 from zylin.telephony import SignatureChecker
@@ -81,8 +81,12 @@ class Dialer:
         url = self.server_url + self.webhook_path
         signed_url = (self.public_url or self.server_url) + self.webhook_path
         headers = {"User-Agent": "TwilioProxy/1.1", **self.signature(signed_url, form)}
-        async with httpx.AsyncClient(timeout=self.http_timeout) as http:
-            response = await http.post(url, data=form, headers=headers)
+        try:
+            async with httpx.AsyncClient(timeout=self.http_timeout) as http:
+                response = await http.post(url, data=form, headers=headers)
+        except httpx.HTTPError as exc:
+            timeline.record("webhook", status=None, url=url, error=type(exc).__name__)
+            raise WebhookUnreachable(f"voice webhook {url}: {exc!r}") from exc
         timeline.record("webhook", status=response.status_code, url=url)
         if response.status_code != 200:
             raise WebhookError(response.status_code, response.text)

@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import shlex
+import socket
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from devtools.caller import (
 )
 from devtools.caller.call import CallClosed
 from devtools.caller.cli import build_parser
+from devtools.caller.errors import WebhookUnreachable
 from devtools.caller.playout import Playout
 from devtools.caller.script import Step, parse_script
 from devtools.caller.timeline import Timeline
@@ -276,6 +278,16 @@ async def test_twiml_other_than_connect_stream_is_refused_with_what_came_back() 
         with pytest.raises(WebhookError, match="403") as err:
             await call_for(srv).connect()
         assert err.value.status == 403
+
+
+async def test_a_webhook_that_does_not_answer_is_a_call_error() -> None:
+    with socket.socket() as sock:  # a port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    call = SimulatedCall(f"http://127.0.0.1:{port}", auth_token=TOKEN, stream_sid=SID)
+    with pytest.raises(WebhookUnreachable, match="ConnectError"):
+        await call.connect()
+    assert any(e.kind == "webhook" and e.data.get("error") for e in call.events)
 
 
 def test_parse_twiml_rules() -> None:
