@@ -56,31 +56,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
-    """Run the command; returns the exit code (0 all passed, 1 a failure, 2 bad usage)."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m eval_runner`: settings from the environment and `.env`, as the server reads."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(args.log_level)
-    settings = settings or Settings()
+    return asyncio.run(run_command(args, Settings()))
+
+
+async def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the command; returns the exit code (0 all passed, 1 a failure, 2 unusable input)."""
     try:
         if args.from_call:
             out = args.out or DEFAULT_RECORDED_DIR / f"call-{args.from_call}.yaml"
-            path = asyncio.run(
-                write_scenario_from_call(
-                    settings,
-                    args.from_call,
-                    out,
-                    profile=_profile(args, settings),
-                    force=args.force,
-                )
+            path = await write_scenario_from_call(
+                settings, args.from_call, out, profile=_profile(args, settings), force=args.force
             )
-            print(f"wrote {path}")
+            print(f"wrote {_shown(path)}; run it with ./zylin eval {_shown(path)}")
             return 0
+        files = scenario_files(args.paths)
         profile, prompts = _profile(args, settings), load_prompts()
         brain = Brain.configured(settings)
     except (FromCallError, ProfileError, PromptError, ValueError) as exc:
         print(f"zylin eval: {exc}", file=sys.stderr)
         return 2
-    results = asyncio.run(_evaluate(args, brain, profile, prompts))
+    results = await _evaluate(args, files, brain, profile, prompts)
     failed = [r for r in results if not r.passed]
     print(
         f"\n{len(results) - len(failed)} passed, {len(failed)} failed "
@@ -94,12 +93,12 @@ def _profile(args: argparse.Namespace, settings: Settings) -> BusinessProfile:
 
 
 async def _evaluate(
-    args: argparse.Namespace, brain: Brain, profile: BusinessProfile, prompts: Prompts
+    args: argparse.Namespace,
+    files: list[Path],
+    brain: Brain,
+    profile: BusinessProfile,
+    prompts: Prompts,
 ) -> list[Result]:
-    try:
-        files = scenario_files(args.paths)
-    except ScenarioError as exc:
-        return [invalid(Path(str(exc).split(":", 1)[0]), exc)]
     results: list[Result] = []
     scenarios: list[Scenario] = []
     for path in files:

@@ -111,7 +111,9 @@ async def open_world(
     repository = Repository(session_factory(engine), clock=now)
     try:
         for i, spec in enumerate(scenario.before):
-            await _seed(repository, profile, spec, scenario.caller_phone, f"before[{i}]")
+            await _seed(
+                repository, profile, spec, scenario.caller_phone, f"before.appointments[{i}]"
+            )
         call_sid, stream_sid = "CA" + uuid.uuid4().hex, "MZ" + uuid.uuid4().hex
         await repository.create_call(
             call_sid,

@@ -35,9 +35,16 @@ from pipecat.frames.frames import (
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
-from pipecat.processors.aggregators.llm_response_universal import LLMContextAggregatorPair
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
 from pipecat.processors.frame_processor import FrameCallback, FrameDirection, FrameProcessor
 from pipecat.services.llm_service import LLMService
+from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
+    SpeechTimeoutUserTurnStopStrategy,
+)
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from tools import ALL_TOOLS
@@ -234,7 +241,15 @@ class TextCall:
         self._ledger = _Ledger()
         self._tail = _Tail()
         self._tokens = itertools.count(1)
-        aggregators = LLMContextAggregatorPair(LLMContext(tools=list(ALL_TOOLS)))
+        aggregators = LLMContextAggregatorPair(
+            LLMContext(tools=list(ALL_TOOLS)),
+            # Lines arrive whole, so no turn detection: not the default smart-turn model either.
+            user_params=LLMUserAggregatorParams(
+                user_turn_strategies=UserTurnStrategies(
+                    stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=0)]
+                )
+            ),
+        )
         pipeline = Pipeline(
             [
                 aggregators.user(),

@@ -1,0 +1,213 @@
+"""`./zylin eval`: scenarios as text calls through the real tools, on the demo brain and on the
+real OpenAI client against the local OpenAI server; `--from-call` on a seeded recorded call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devtools.fakes.openai_server import OpenAIFake, Text, ToolCall, last_tool_result
+from eval_runner.cli import parse_args, run_command
+from eval_runner.scenario import ScenarioError, load_scenario, scenario_files
+from zylin.config import ROOT, Settings
+
+TOOL_NAMES = {
+    "book_appointment",
+    "cancel_appointment",
+    "check_availability",
+    "end_call",
+    "find_my_appointments",
+    "reschedule_appointment",
+    "take_message",
+    "transfer_to_human",
+}
+BOOK = {
+    "name": "book a cleaning",
+    "now": "2026-12-01T09:00",
+    "turns": ["I'd like to book a cleaning tomorrow at ten", "My name is Alex Tester", "Yes"],
+    "expect": {
+        "tools": ["book_appointment"],
+        "not_tools": ["transfer_to_human"],
+        "appointments": [
+            {"service": "Cleaning", "date": "2026-12-02", "time": "10:00", "name": "Alex Tester"}
+        ],
+        "said": [["ten", "10"]],
+    },
+}
+
+
+def write(folder: Path, name: str, scenario: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def demo_settings(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, llm_provider="demo", database_url=f"sqlite:///{tmp_path / 'zylin.db'}"
+    )
+
+
+async def evaluate(argv: list[str], settings: Settings) -> int:
+    return await run_command(parse_args(argv), settings)
+
+
+def rows(output: str) -> dict[str, str]:
+    """Scenario name -> its row, from the printed report."""
+    found = {}
+    for line in output.splitlines():
+        if line.startswith(("PASS  ", "FAIL  ")):
+            found[line[6:].split("  (", 1)[0]] = line
+    return found
+
+
+# --- The shipped scenarios ------------------------------------------------------------------
+
+
+def test_the_shipped_scenarios_are_valid_and_cover_the_issue() -> None:
+    files = scenario_files([ROOT / "evals"])
+    scenarios = [load_scenario(f, known_tools=TOOL_NAMES) for f in files]
+    assert len(scenarios) >= 15
+    acted = {t for s in scenarios for t in s.expect.tools}
+    assert {"book_appointment", "reschedule_appointment", "cancel_appointment"} <= acted
+    assert {"transfer_to_human", "take_message", "end_call"} <= acted
+    assert any(s.before and s.before[0].phone for s in scenarios)  # another caller's booking
+
+
+def test_a_bad_scenario_names_its_file_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "typo", {"turns": ["hi"], "expect": {"tols": ["end_call"]}})
+    with pytest.raises(ScenarioError, match=r"typo\.yaml: 'expect' has unknown key\(s\) tols"):
+        load_scenario(path, known_tools=TOOL_NAMES)
+    path.write_text('turns: ["hi"]\nexpect: {appointments: [{time: 10:00}]}\n')
+    with pytest.raises(ScenarioError, match="write the time in quotes"):
+        load_scenario(path, known_tools=TOOL_NAMES)
+
+
+# --- The demo brain ---------------------------------------------------------------------------
+
+
+async def test_demo_brain_scenarios_pass_and_fail_with_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "evals"
+    write(folder, "book", BOOK)
+    move = {
+        "name": "move my cleaning",
+        "now": "2026-12-01T09:00",
+        "before": {
+            "appointments": [
+                {"service": "Cleaning", "date": "2026-12-03", "time": "10:00", "name": "Ann Lee"}
+            ]
+        },
+        "turns": ["I need to move my cleaning", "Friday at eleven please", "Yes please"],
+        "expect": {
+            "tools": ["reschedule_appointment"],
+            "appointments": [{"service": "Cleaning", "date": "2026-12-04", "time": "11:00"}],
+            "not_appointments": [{"date": "2026-12-03"}],
+        },
+    }
+    write(folder, "move", move)
+    wrong = {
+        "name": "expects what did not happen",
+        "now": "2026-12-01T09:00",
+        "turns": ["What are your opening hours?"],
+        "expect": {"tools": ["take_message"], "said": ["we are closed forever"]},
+    }
+    write(folder, "wrong", wrong)
+
+    code = await evaluate([str(folder)], demo_settings(tmp_path))
+
+    report = rows(capsys.readouterr().out)
+    assert code == 1
+    assert report["book a cleaning"].startswith("PASS")
+    assert report["move my cleaning"].startswith("PASS")
+    failed = report["expects what did not happen"]
+    assert failed.startswith("FAIL")
+    assert "take_message was not called (no tool was called)" in failed
+    assert "Zylin never said 'we are closed forever'" in failed
+
+    code = await evaluate([str(folder / "book.yaml")], demo_settings(tmp_path))
+    assert code == 0
+
+
+# --- The real OpenAI client against the local OpenAI server ----------------------------------
+
+
+def _booking_replies(start: str) -> list[Any]:
+    """A model that checks, reads back, and books at `start` after the yes."""
+    return [
+        ToolCall("check_availability", {"date": "2026-12-02", "service": "Cleaning"}),
+        Text("Ten is free. May I have your name?"),
+        Text(
+            "A cleaning on Wednesday, December second at ten in the morning for Alex Tester. "
+            "Shall I book it?"
+        ),
+        ToolCall(
+            "book_appointment",
+            {"service": "Cleaning", "start": start, "caller_name": "Alex Tester"},
+        ),
+        Text("You're booked for ten."),
+    ]
+
+
+async def test_openai_scenarios_use_the_calls_prompt_tools_and_real_tool_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with OpenAIFake() as fake:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            openai_api_key="test-openai-key",
+            openai_base_url=f"{fake.base_url}/v1",
+            database_url=f"sqlite:///{tmp_path / 'zylin.db'}",
+        )
+        fake.queue_chat(*_booking_replies("2026-12-02T10:00"))
+        path = write(tmp_path / "evals", "book", BOOK)
+
+        code = await evaluate([str(path)], settings)
+
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "(brain: openai gpt-4.1-mini at http://127.0.0.1" in out
+        first = fake.chat_requests[0]
+        system = first["messages"][0]
+        assert system["role"] == "system" and "Shall I book it?" in system["content"]
+        assert "Tuesday, December 1, 2026" in system["content"]  # `now` pinned
+        tools = {t["function"]["name"] for t in first["tools"]}
+        assert tools == TOOL_NAMES
+        # The real tool answered from the scratch database (not a scripted result).
+        booked = json.loads(last_tool_result(fake.chat_requests[4]) or "{}")
+        assert booked["when"] == "Wednesday, December 2 at 10:00 AM"
+        assert fake.pending_chat == 0
+
+
+async def test_openai_scenario_that_books_the_wrong_time_fails_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with OpenAIFake() as fake:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            openai_api_key="test-openai-key",
+            openai_base_url=f"{fake.base_url}/v1",
+        )
+        fake.queue_chat(*_booking_replies("2026-12-02T11:00"))
+        path = write(
+            tmp_path / "evals",
+            "book",
+            {**BOOK, "expect": {**BOOK["expect"], "not_tools": ["book_appointment"]}},
+        )
+
+        code = await evaluate([str(path)], settings)
+
+        row = rows(capsys.readouterr().out)["book a cleaning"]
+        assert code == 1
+        assert row.startswith("FAIL")
+        assert (
+            "no Cleaning on 2026-12-02 at 10:00 for Alex Tester is booked "
+            "(booked: Cleaning on 2026-12-02 at 11:00 for Alex Tester)"
+        ) in row
+        assert "book_appointment was called with" in row
