@@ -47,7 +47,11 @@ async def write_scenario_from_call(
         scenario = await scenario_from_call(repository, detail, profile)
     finally:
         await engine.dispose()
-    await asyncio.to_thread(_write, out, dump_scenario(scenario))
+    header = (
+        f"# Written by ./zylin eval --from-call {call_ref}: the caller's turns of that call, and\n"
+        "# what the call did as the expectation. Edit freely; run it with ./zylin eval.\n"
+    )
+    await asyncio.to_thread(_write, out, header + dump_scenario(scenario))
     return out
 
 

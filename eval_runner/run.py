@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from openai import DefaultAsyncHttpxClient
 from pipecat.services.llm_service import LLMService
 
 from eval_runner.checks import failures
@@ -19,6 +21,7 @@ from zylin.call.services import make_llm
 from zylin.config import LlmProvider, Settings
 from zylin.engines import Engines
 from zylin.prompts import Prompts, render_system_prompt
+from zylin.telephony import TwilioRest
 
 # A booking search window wide enough for any scenario's calendar.
 EVERYTHING = (datetime(1900, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC))
@@ -47,10 +50,26 @@ class Brain:
         return "demo brain"
 
     def build(
-        self, profile: BusinessProfile, now: Callable[[], datetime], system_prompt: str
+        self,
+        profile: BusinessProfile,
+        now: Callable[[], datetime],
+        system_prompt: str,
+        http: DefaultAsyncHttpxClient | None,
     ) -> LLMService:
         """A fresh LLM service for one call (never shared between calls)."""
-        return make_llm(self.settings, self.engine, profile, now, system_prompt)
+        return make_llm(self.settings, self.engine, profile, now, system_prompt, http)
+
+    @asynccontextmanager
+    async def http_client(self) -> AsyncIterator[DefaultAsyncHttpxClient | None]:
+        """One HTTP client for the run's OpenAI requests, shared as the server shares one."""
+        if self.engine != LlmProvider.OPENAI:
+            yield None
+            return
+        client = DefaultAsyncHttpxClient()
+        try:
+            yield client
+        finally:
+            await client.aclose()
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,7 @@ async def run_scenarios(
     await databases.prepare()
     results = []
     started = datetime.now(UTC).replace(second=0, microsecond=0)
-    async with fake_twilio() as twilio:
+    async with fake_twilio() as twilio, brain.http_client() as http:
         for scenario in scenarios:
             clock = time.perf_counter()
             try:
@@ -100,6 +119,7 @@ async def run_scenarios(
                     prompts=prompts,
                     db_url=databases.fresh(),
                     twilio=twilio,
+                    http=http,
                     now=pinned_clock(scenario, profile, started),
                     turn_timeout_secs=turn_timeout_secs,
                 )
@@ -120,7 +140,8 @@ async def _run_one(
     profile: BusinessProfile,
     prompts: Prompts,
     db_url: str,
-    twilio,
+    twilio: TwilioRest,
+    http: DefaultAsyncHttpxClient | None,
     now: datetime,
     turn_timeout_secs: float,
 ) -> tuple[Transcript, list[str]]:
@@ -140,7 +161,7 @@ async def _run_one(
         system_prompt = render_system_prompt(
             prompts, profile, now=now, caller_known=bool(scenario.caller_phone)
         )
-        llm = brain.build(profile, clock, system_prompt)
+        llm = brain.build(profile, clock, system_prompt, http)
         call = TextCall(
             world.ctx,
             llm,
