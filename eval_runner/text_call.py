@@ -274,8 +274,11 @@ class TextCall:
         await runner.add_workers(self._worker)
         self._running = asyncio.create_task(runner.run(), name="eval-text-call")
         self.transcript.lines.append(("zylin", self._greeting))
-        greeting = {"role": "assistant", "content": self._greeting}
-        await self._worker.queue_frame(LLMMessagesAppendFrame(messages=[greeting], run_llm=False))
+        await self._worker.queue_frame(
+            LLMMessagesAppendFrame(
+                messages=[{"role": "assistant", "content": self._greeting}], run_llm=False
+            )
+        )
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -286,8 +289,9 @@ class TextCall:
         if self._over():
             return False
         self.transcript.lines.append(("caller", line))
-        message = {"role": "user", "content": line}
-        await self._worker.queue_frame(LLMMessagesAppendFrame(messages=[message], run_llm=True))
+        await self._worker.queue_frame(
+            LLMMessagesAppendFrame(messages=[{"role": "user", "content": line}], run_llm=True)
+        )
         try:
             await asyncio.wait_for(self._settle(), self._timeout)
         except TimeoutError:
@@ -298,13 +302,13 @@ class TextCall:
         return True
 
     def _over(self) -> bool:
-        """Whether the call has ended (goodbye heard, or handed to a person)."""
+        """Whether the call has ended (Zylin said goodbye, or handed it to a person)."""
         if self.transcript.ended is None:
             reason = self.ctx.end.reason
-            if self._running is not None and self._running.done():
-                self.transcript.ended = f"call ended ({reason or 'pipeline stopped'})"
-            elif reason is not None and reason.hands_off:
+            if reason is not None and reason.hands_off:
                 self.transcript.ended = f"call handed over ({reason})"
+            elif self.ctx.ending or (self._running is not None and self._running.done()):
+                self.transcript.ended = f"call ended ({reason or 'pipeline stopped'})"
         return self.transcript.ended is not None
 
     async def _settle(self) -> None:

@@ -62,9 +62,17 @@ def write(folder: Path, name: str, scenario: dict[str, Any]) -> Path:
 
 
 def demo_settings(tmp_path: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
-        _env_file=None, llm_provider="demo", database_url=f"sqlite:///{tmp_path / 'zylin.db'}"
-    )
+    values = {"llm_provider": "demo", "database_url": f"sqlite:///{tmp_path / 'zylin.db'}"}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def openai_settings(fake: OpenAIFake, tmp_path: Path) -> Settings:
+    values = {
+        "openai_api_key": "test-openai-key",
+        "openai_base_url": f"{fake.base_url}/v1",
+        "database_url": f"sqlite:///{tmp_path / 'zylin.db'}",
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 async def evaluate(argv: list[str], settings: Settings) -> int:
@@ -133,6 +141,8 @@ async def test_demo_brain_scenarios_pass_and_fail_with_reasons(
         "expect": {"tools": ["take_message"], "said": ["we are closed forever"]},
     }
     write(folder, "wrong", wrong)
+    early = {"name": "ends early", "turns": ["No thanks, goodbye", "Oh wait, one more thing"]}
+    write(folder, "early", early)
 
     code = await evaluate([str(folder)], demo_settings(tmp_path))
 
@@ -144,6 +154,10 @@ async def test_demo_brain_scenarios_pass_and_fail_with_reasons(
     assert failed.startswith("FAIL")
     assert "take_message was not called (no tool was called)" in failed
     assert "Zylin never said 'we are closed forever'" in failed
+    assert (
+        "call ended (bot_ended) after turn 1 of 2; the caller never got to say "
+        "'Oh wait, one more thing'"
+    ) in report["ends early"]
 
     code = await evaluate([str(folder / "book.yaml")], demo_settings(tmp_path))
     assert code == 0
@@ -173,12 +187,7 @@ async def test_openai_scenarios_use_the_calls_prompt_tools_and_real_tool_results
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with OpenAIFake() as fake:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            openai_api_key="test-openai-key",
-            openai_base_url=f"{fake.base_url}/v1",
-            database_url=f"sqlite:///{tmp_path / 'zylin.db'}",
-        )
+        settings = openai_settings(fake, tmp_path)
         fake.queue_chat(*_booking_replies("2026-12-02T10:00"))
         path = write(tmp_path / "evals", "book", BOOK)
 
@@ -203,11 +212,7 @@ async def test_openai_scenario_that_books_the_wrong_time_fails_with_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with OpenAIFake() as fake:
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            openai_api_key="test-openai-key",
-            openai_base_url=f"{fake.base_url}/v1",
-        )
+        settings = openai_settings(fake, tmp_path)
         fake.queue_chat(*_booking_replies("2026-12-02T11:00"))
         path = write(
             tmp_path / "evals",
