@@ -235,7 +235,6 @@ class TextCall:
     ) -> None:
         self.ctx = ctx
         self.transcript = Transcript()
-        self._llm = llm
         self._greeting = greeting
         self._timeout = turn_timeout_secs
         self._ledger = _Ledger()
@@ -336,11 +335,13 @@ class TextCall:
             return
         if not self._running.done():
             await self._worker.queue_frame(EndWorkerFrame(reason="eval done"))
-            try:
-                await asyncio.wait_for(asyncio.shield(self._running), 10)
-            except TimeoutError:
+            await asyncio.wait([self._running], timeout=10)  # neither raises nor cancels
+            if not self._running.done():
                 await self._worker.cancel(reason="eval done")
-                await self._running
+        try:
+            await self._running
+        except Exception as exc:
+            self.transcript.errors.append(f"the pipeline failed: {exc}")
         await self.ctx.tasks.drain(timeout_secs=10)
         self._running = None
 
