@@ -161,6 +161,7 @@ async def test_demo_brain_scenarios_pass_and_fail_with_reasons(
 
     code = await evaluate([str(folder / "book.yaml")], demo_settings(tmp_path))
     assert code == 0
+    assert not (tmp_path / "zylin.db").exists()  # the configured database was never touched
 
 
 # --- The real OpenAI client against the local OpenAI server ----------------------------------
