@@ -19,7 +19,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     paths = [*root.glob("src/zylin/**/*.py"), *root.glob("devtools/**/*.py")]
     paths += [*root.glob("tools/*.py"), *root.glob("processors/*.py")]
-    paths += [root / "bot.py", root / "server.py"]
+    paths += [*root.glob("eval_runner/*.py"), root / "bot.py", root / "server.py"]
     for path in sorted(paths):
         if "migrations" in path.parts or path.name == "__main__.py":
             continue

@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"zylin.call"},  # one streamed call (it can hand the call to the fallback path)
     {"zylin.app"},  # the FastAPI app: routes and middleware
     {"tools", "processors"},  # what bot.py puts in a call's pipeline
-    {"bot"},
+    {"bot", "eval_runner"},  # eval_runner: text calls through the call's LLM service and tools
     {"server"},
 ]
 # Tools for developers sit beside the product: they use it and never the tests.
@@ -41,6 +41,7 @@ def _module_of(path: Path) -> str:
 def _sources() -> list[Path]:
     found = [*ROOT.glob("src/zylin/**/*.py"), *ROOT.glob("devtools/**/*.py")]
     found += [*ROOT.glob("tools/*.py"), *ROOT.glob("processors/*.py")]
+    found += [*ROOT.glob("eval_runner/*.py")]
     found += [ROOT / "bot.py", ROOT / "server.py"]
     return sorted(p for p in found if "migrations" not in p.parts)
 

@@ -45,7 +45,7 @@ def make_services(
     """
     return CallServices(
         stt=_make_stt(settings, engines.stt, demo_lm),
-        llm=_make_llm(settings, engines.llm, profile, now, system_prompt, http),
+        llm=make_llm(settings, engines.llm, profile, now, system_prompt, http),
         tts=_make_tts(settings, engines.tts, http),
     )
 
@@ -88,14 +88,16 @@ def _make_stt(
     return PocketsphinxSTTService(lm_path=demo_lm.lm_path, dict_path=demo_lm.dict_path)
 
 
-def _make_llm(
+def make_llm(
     settings: Settings,
     engine: LlmProvider,
     profile: BusinessProfile,
     now: Callable[[], datetime],
     system_prompt: str,
-    http: DefaultAsyncHttpxClient | None,
+    http: DefaultAsyncHttpxClient | None = None,
 ) -> LLMService[Any]:
+    """The call's LLM: OpenAI (or a compatible server), else the demo brain; `./zylin eval`
+    builds its text-only calls with this too, so they answer exactly as a call would."""
     if engine == LlmProvider.OPENAI:
         return SharedClientOpenAILLMService(
             http=http,
