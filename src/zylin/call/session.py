@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from fastapi import WebSocket
 from loguru import logger
+from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketParams,
     FastAPIWebsocketTransport,
 )
-from pipecat.pipeline.worker import PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot

@@ -34,9 +34,7 @@ def phone_page_router() -> APIRouter:
     """`GET /dashboard/phone` and its static files (served from this package, no CDN)."""
     router = APIRouter(include_in_schema=False)
     templates = make_templates()
-    assets = {
-        name: (STATIC / name).read_text(encoding="utf-8") for name in (*SCRIPTS, "phone.css")
-    }
+    assets = {name: (STATIC / name).read_text(encoding="utf-8") for name in (*SCRIPTS, "phone.css")}
 
     @router.get(PHONE_PAGE)
     async def phone_page(request: Request) -> Response:

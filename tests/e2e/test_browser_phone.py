@@ -1,0 +1,141 @@
+"""The browser phone in a real browser: headless chromium with a fake microphone, demo mode.
+
+The microphone is a WAV made with eSpeak (a pause, a question, a pause; chromium loops it).
+The page's AudioWorklet turns it into 8 kHz mu-law on the Media Streams socket, plays Zylin's
+audio back and echoes the marks; the call must run the real pipeline and leave a record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from devtools.fakes._base import wait_until
+from tests.e2e.conftest import OPEN_NOW
+from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.harness import RunningServer, running_server
+from zylin.config import Settings
+from zylin.engines import Engines
+from zylin.local.espeak import synthesize
+
+ADMIN = "browser-phone-admin-token-0123456789"
+QUESTION = "Is there parking?"
+SCREENSHOTS = Path(os.environ.get("ZYLIN_SCREENSHOT_DIR", "/tmp"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
+]
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+def microphone_wav(path: Path, *, before_secs: float, after_secs: float) -> Path:
+    """What the fake microphone says: silence while Zylin greets, the question, silence."""
+    pcm, rate = synthesize(QUESTION)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"\0\0" * int(rate * before_secs) + pcm + b"\0\0" * int(rate * after_secs))
+    return path
+
+
+@pytest_asyncio.fixture
+async def demo_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'phone.db'}",
+        admin_token=ADMIN,
+        silence_prompt_secs=30.0,
+        recordings_dir=tmp_path / "recordings",
+    )
+    assert Engines.choose(settings).any_demo
+    async with running_server(settings, now=lambda: OPEN_NOW) as server:
+        yield server
+
+
+async def test_owner_calls_zylin_from_the_browser(
+    demo_server: RunningServer, tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    server = demo_server
+    wav = microphone_wav(tmp_path / "caller.wav", before_secs=5.0, after_secs=20.0)
+    greeting = server.state.prompts.greeting(server.state.profile)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        try:
+            page = await (await browser.new_context()).new_page()
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on(
+                "console",
+                lambda m: problems.append(m.text) if m.type == "error" else None,
+            )
+
+            await page.goto(server.url + "/dashboard/phone")  # signed out: sent to sign in
+            assert page.url.endswith("/dashboard/login")
+            await page.fill("#token", ADMIN)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(server.url + "/dashboard")
+            await page.click("text=Browser phone")
+            await page.wait_for_url(server.url + "/dashboard/phone")
+
+            await page.click("#call")
+            zylin = page.locator("#transcript li.bot .bubble")
+            caller = page.locator("#transcript li.caller .bubble")
+            await expect(zylin.first).to_have_text(greeting, timeout=15_000)
+            await expect(caller.first).to_contain_text("parking", timeout=20_000)
+            await expect(zylin).to_have_count(2, timeout=15_000)  # the answer, spoken
+            answer = await zylin.nth(1).inner_text()
+            await expect(page.locator("#status")).to_have_text("Listening…", timeout=15_000)
+            await page.screenshot(path=str(SCREENSHOTS / "browser_phone.png"), full_page=True)
+
+            await page.click("#hangup")
+            await expect(page.locator("#status")).to_have_text("You hung up.")
+            await page.click("#record-link")  # the call's record, like any other call's
+            await page.wait_for_url(re.compile(r".*/dashboard/calls/\d+$"))
+            await expect(page.get_by_role("heading", name="Call from browser")).to_be_visible()
+            assert problems == []
+        finally:
+            await browser.close()
+
+    await wait_until(lambda: not server.state.active_calls, within=15)
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    async with httpx.AsyncClient(base_url=server.url, headers=headers) as api:
+        calls = (await api.get("/api/calls")).json()["items"]
+        assert [c["caller_phone"] for c in calls] == ["browser"]
+        detail = (await api.get(f"/api/calls/{calls[0]['id']}")).json()
+    assert detail["call"]["call_sid"].startswith("BR")
+    assert detail["call"]["end_reason"] == "caller_hangup"
+    turns = [(t["role"], t["text"]) for t in detail["turns"]]
+    assert turns[0] == ("assistant", greeting)
+    said = [_normal(text) for role, text in turns if role == "user"]
+    assert "is there parking" in said
+    answers = [t for t in detail["turns"][1:] if t["role"] == "assistant"]
+    assert _normal(answer) == _normal(answers[0]["text"])
+    assert "free parking behind the building" in answer  # from the business profile
+    assert not answers[0]["interrupted"]
+    assert any(t["voice_to_voice_ms"] for t in detail["turns"])
