@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
@@ -60,6 +62,7 @@ async def demo_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'phone.db'}",
         admin_token=ADMIN,
         silence_prompt_secs=30.0,
+        max_concurrent_calls=1,  # a browser call takes a line like any call
         recordings_dir=tmp_path / "recordings",
     )
     assert Engines.choose(settings).any_demo
@@ -73,7 +76,7 @@ async def test_owner_calls_zylin_from_the_browser(
     from playwright.async_api import async_playwright, expect
 
     server = demo_server
-    wav = microphone_wav(tmp_path / "caller.wav", before_secs=5.0, after_secs=20.0)
+    wav = microphone_wav(tmp_path / "caller.wav", before_secs=7.0, after_secs=20.0)
     greeting = server.state.prompts.greeting(server.state.profile)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -139,3 +142,58 @@ async def test_owner_calls_zylin_from_the_browser(
     assert "free parking behind the building" in answer  # from the business profile
     assert not answers[0]["interrupted"]
     assert any(t["voice_to_voice_ms"] for t in detail["turns"])
+
+
+async def _refused(url: str, headers: dict[str, str]) -> int:
+    """The HTTP status a WebSocket upgrade got instead of a socket."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, additional_headers=headers, open_timeout=5):
+            pass
+    return refused.value.response.status_code
+
+
+async def test_browser_phone_needs_sign_in_a_form_token_and_a_free_line(
+    demo_server: RunningServer,
+) -> None:
+    server = demo_server
+    async with httpx.AsyncClient(base_url=server.url) as web:
+        page = await web.get("/dashboard/phone")
+        assert (page.status_code, page.headers["location"]) == (303, "/dashboard/login")
+        assert (await web.post("/dashboard/phone/calls")).status_code == 401
+        assert (await web.post("/dashboard/login", data={"token": ADMIN})).status_code == 303
+        page = await web.get("/dashboard/phone")
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        found = re.search(r'data-csrf="([0-9a-f]{64})"', page.text)
+        assert found is not None
+        csrf = found.group(1)
+        cookie = f"zylin_session={web.cookies['zylin_session']}"
+
+        for headers in (
+            {},
+            {"X-Zylin-CSRF": "0" * 64},
+            {"X-Zylin-CSRF": csrf, "Origin": "https://evil.example"},
+        ):
+            refused = await web.post("/dashboard/phone/calls", headers=headers)
+            assert refused.status_code == 403
+            assert "Reload the page" in refused.json()["error"]
+        started = await web.post("/dashboard/phone/calls", headers={"X-Zylin-CSRF": csrf})
+        assert started.status_code == 201
+        call = started.json()
+        assert call["call_sid"].startswith("BR")
+        busy = await web.post("/dashboard/phone/calls", headers={"X-Zylin-CSRF": csrf})
+        assert busy.status_code == 503  # the one line is held for the first call
+        assert "busy" in busy.json()["error"]
+
+    ws = server.url.replace("http://", "ws://")
+    stream = ws + call["stream_path"]
+    twilio_token = server.state.tokens.issue("CA" + "0" * 32)
+    assert await _refused(stream, {}) == 403  # signed out
+    assert await _refused(stream, {"Cookie": cookie, "Origin": "https://evil.example"}) == 403
+    assert await _refused(f"{ws}/dashboard/phone/stream/{twilio_token}", {"Cookie": cookie}) == 403
+    assert await _refused(stream + "x", {"Cookie": cookie}) == 403  # a forged token
+    async with connect(stream, additional_headers={"Cookie": cookie}, open_timeout=5) as socket:
+        await socket.send('{"event": "start", "start": {"streamSid": "MZ1", "callSid": "BR1"}}')
+        await socket.wait_closed()  # the token was minted for another call
+    assert socket.close_code == 1008
+    assert server.state.active_calls == {}

@@ -10,7 +10,6 @@ const CUTOFF_HZ = 3600; // below the 4 kHz Nyquist of the phone line
 
 // G.711 mu-law, the telephone codec Twilio uses.
 const MULAW_BIAS = 0x84;
-const MULAW_CLIP = 32635;
 const MULAW_DECODE = new Float32Array(256);
 for (let i = 0; i < 256; i++) {
   const u = ~i & 0xff;
@@ -20,15 +19,20 @@ for (let i = 0; i < 256; i++) {
   MULAW_DECODE[i] = (u & 0x80 ? -linear : linear) / 32768;
 }
 
+// The reference G.711 encoder on 14-bit samples (what the server's audioop does, bit for bit).
+const MULAW_SEGMENT_ENDS = [0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff];
 function mulawEncode(sample) {
-  let s = Math.round(Math.max(-1, Math.min(1, sample)) * 32767);
-  const sign = s < 0 ? 0x80 : 0;
-  if (sign) s = -s;
-  s = Math.min(s, MULAW_CLIP) + MULAW_BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+  let value = Math.round(Math.max(-1, Math.min(1, sample)) * 32767) >> 2;
+  let mask = 0xff;
+  if (value < 0) {
+    value = -value;
+    mask = 0x7f;
+  }
+  value = Math.min(value + (MULAW_BIAS >> 2), 8159);
+  let segment = 0;
+  while (segment < 8 && value > MULAW_SEGMENT_ENDS[segment]) segment++;
+  if (segment >= 8) return 0x7f ^ mask;
+  return ((segment << 4) | ((value >> (segment + 1)) & 0x0f)) ^ mask;
 }
 
 // A windowed-sinc low-pass (Blackman) at `cutoff` Hz for a signal at `rate` Hz, unit gain.
@@ -85,7 +89,9 @@ class ZylinPhoneProcessor extends AudioWorkletProcessor {
       this.queue.push(String(message.name));
     } else if (message.type === "clear") {
       // Twilio drops the unplayed audio and echoes every mark still waiting behind it.
+      const cut = this.queue.some((item) => typeof item !== "string");
       for (const item of this.queue) if (typeof item === "string") this.played(item);
+      if (cut) this.port.postMessage({ type: "cut" });
       this.queue = [];
       this.offset = 0;
       this.a = this.b = 0;

@@ -171,6 +171,8 @@
       });
     } else if (message.type === "played") {
       send(current, { event: "mark", mark: { name: message.name } });
+    } else if (message.type === "cut") {
+      markCut(); // the caller spoke over Zylin: the rest of that line was never played
     } else if (message.type === "playing" && !current.ended) {
       setStatus(message.playing ? "Zylin is speaking…" : "Listening…");
     }
@@ -191,7 +193,6 @@
       current.node.port.postMessage({ type: "mark", name: String(message.mark.name) });
     } else if (message.event === "clear") {
       current.node.port.postMessage({ type: "clear" });
-      markCut();
     } else if (message.event === "transcript" && typeof message.text === "string") {
       addLine(message.role === "zylin" ? "zylin" : "caller", message.text, Boolean(message.start));
     }
