@@ -118,6 +118,13 @@ async def test_owner_calls_zylin_from_the_browser(
 
             await page.click("#hangup")
             await expect(page.locator("#status")).to_have_text("You hung up.")
+            await page.set_viewport_size({"width": 375, "height": 800})  # on a phone
+            inner, outer = await page.evaluate(
+                "() => { const c = document.getElementById('phone');"
+                " return [c.scrollWidth, c.clientWidth]; }"
+            )
+            assert inner <= outer <= 375  # the call card fits (the header is base.html's)
+            await page.screenshot(path=str(SCREENSHOTS / "browser_phone_375.png"), full_page=True)
             await page.click("#record-link")  # the call's record, like any other call's
             await page.wait_for_url(re.compile(r".*/dashboard/calls/\d+$"))
             await expect(page.get_by_role("heading", name="Call from browser")).to_be_visible()

@@ -202,6 +202,7 @@ def _context_for(
         lines=state.prompts.filled_lines(state.profile),
         # An unanswered transfer comes back here to take a message.
         transfer_fallback_url=dial_done_url(public_base),
+        on_twilio=channel.on_twilio,
     )
 
 
