@@ -182,10 +182,15 @@ async def test_browser_phone_needs_sign_in_a_form_token_and_a_free_line(
         page = await web.get("/dashboard/phone")
         assert (page.status_code, page.headers["location"]) == (303, "/dashboard/login")
         assert (await web.post("/dashboard/phone/calls")).status_code == 401
+        for path in ("/dashboard/phone.js", "/dashboard/phone-worklet.js", "/dashboard/phone.css"):
+            assert (await web.get(path)).status_code == 401
+        record = await web.get("/dashboard/phone/calls/BR" + "0" * 32)
+        assert (record.status_code, record.headers["location"]) == (303, "/dashboard/login")
         assert (await web.post("/dashboard/login", data={"token": ADMIN})).status_code == 303
         page = await web.get("/dashboard/phone")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert (await web.get("/dashboard/phone-worklet.js")).status_code == 200
         found = re.search(r'data-csrf="([0-9a-f]{64})"', page.text)
         assert found is not None
         csrf = found.group(1)

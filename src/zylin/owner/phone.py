@@ -55,20 +55,23 @@ def phone_page_router() -> APIRouter:
         )
         return HTMLResponse(html, headers=PHONE_HEADERS)
 
-    def asset(name: str, media_type: str) -> Response:
-        headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    def asset(request: Request, name: str, media_type: str) -> Response:
+        """Only for the signed-in page that uses it (the cookie comes along: same origin)."""
+        headers = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+        if not is_owner(request):
+            return Response("Sign in first.", status_code=401, headers=headers)
         return Response(assets[name], media_type=media_type, headers=headers)
 
     @router.get("/dashboard/phone.js")
-    async def phone_js() -> Response:
-        return asset("phone.js", "text/javascript")
+    async def phone_js(request: Request) -> Response:
+        return asset(request, "phone.js", "text/javascript")
 
     @router.get("/dashboard/phone-worklet.js")
-    async def worklet_js() -> Response:
-        return asset("phone-worklet.js", "text/javascript")
+    async def worklet_js(request: Request) -> Response:
+        return asset(request, "phone-worklet.js", "text/javascript")
 
     @router.get("/dashboard/phone.css")
-    async def phone_css() -> Response:
-        return asset("phone.css", "text/css")
+    async def phone_css(request: Request) -> Response:
+        return asset(request, "phone.css", "text/css")
 
     return router
