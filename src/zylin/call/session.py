@@ -111,7 +111,7 @@ async def _run_verified_call(
         if state.profile.recording.enabled
         else None
     )
-    serializer = _serializer_for(start, state, ctx, on_twilio=channel.on_twilio)
+    serializer = _serializer_for(start, state, ctx)
     transport = FastAPIWebsocketTransport(
         websocket=websocket,
         params=FastAPIWebsocketParams(
@@ -141,9 +141,7 @@ async def _run_verified_call(
         recorder=recorder,
         metrics=state.metrics,
         recording=recording,
-        move_to_legacy=_legacy_mover(websocket, state, start.call_sid)
-        if channel.on_twilio
-        else None,
+        move_to_legacy=_legacy_mover(websocket, state, start.call_sid) if ctx.on_twilio else None,
     )
     if channel.on_worker is not None:
         channel.on_worker(worker)
@@ -206,12 +204,10 @@ def _context_for(
     )
 
 
-def _serializer_for(
-    start: StreamStart, state: AppState, ctx: CallContext, *, on_twilio: bool
-) -> ZylinTwilioSerializer:
+def _serializer_for(start: StreamStart, state: AppState, ctx: CallContext) -> ZylinTwilioSerializer:
     """Hang up with our own account's credentials, never with what the socket claimed."""
     settings = state.settings
-    can_hang_up = on_twilio and state.twilio.configured
+    can_hang_up = ctx.on_twilio and state.twilio.configured
     return ZylinTwilioSerializer(
         start.stream_sid,
         call_sid=start.call_sid,
