@@ -24,6 +24,7 @@ from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.harness import RunningServer, running_server
+from zylin.call.capacity import reserve_slot
 from zylin.config import Settings
 from zylin.engines import Engines
 from zylin.local.espeak import synthesize
@@ -149,10 +150,17 @@ async def test_owner_calls_zylin_from_the_browser(
             await page.wait_for_url(re.compile(r".*/dashboard/calls/\d+$"))
             await expect(page.get_by_role("heading", name="Call from browser")).to_be_visible()
             assert problems == []
+
+            await wait_until(lambda: not server.state.active_calls, within=15)
+            assert await reserve_slot(server.state, "CA" + "1" * 32, hold_secs=60)  # a phone call
+            await page.goto(server.url + "/dashboard/phone")
+            await page.click("#call")
+            await expect(page.get_by_role("alert")).to_contain_text("Every line is busy")
+            await expect(page.locator("#call")).to_be_enabled()
+            assert [p for p in problems if "503" not in p] == []  # the refused start, only
         finally:
             await browser.close()
 
-        await wait_until(lambda: not server.state.active_calls, within=15)
         calls = (await api.get("/api/calls")).json()["items"]
         assert [c["caller_phone"] for c in calls] == ["browser"]
         detail = (await api.get(f"/api/calls/{calls[0]['id']}")).json()
@@ -210,7 +218,7 @@ async def test_browser_phone_needs_sign_in_a_form_token_and_a_free_line(
         assert call["call_sid"].startswith("BR")
         busy = await web.post("/dashboard/phone/calls", headers={"X-Zylin-CSRF": csrf})
         assert busy.status_code == 503  # the one line is held for the first call
-        assert "busy" in busy.json()["error"]
+        assert "Every line is busy" in busy.json()["error"]
 
     ws = server.url.replace("http://", "ws://")
     stream = ws + call["stream_path"]

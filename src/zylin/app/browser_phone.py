@@ -63,7 +63,7 @@ def browser_phone_router() -> APIRouter:
         if not await reserve_slot(state, call_sid, hold_secs=hold):
             cap = state.settings.max_concurrent_calls
             logger.warning(f"Browser call refused: at the cap of {cap} calls")
-            return _refused(503, f"All {cap} lines are busy; try again in a minute.")
+            return _refused(503, f"Every line is busy ({cap} calls at once); try again soon.")
         token = state.tokens.issue(call_sid)
         logger.bind(call_sid=call_sid).info("Browser call: connecting the media stream")
         return JSONResponse(

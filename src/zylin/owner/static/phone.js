@@ -114,8 +114,17 @@
     current.socket = socket;
     socket.onopen = () => connected(current);
     socket.onmessage = (event) => received(current, event.data);
-    socket.onclose = () => finish(current, null, current.hungUp ? "You hung up." : "Zylin ended the call.");
-    socket.onerror = () => setStatus("Connection problem…");
+    socket.onclose = (event) => closed(current, event);
+  }
+
+  function closed(current, event) {
+    if (current.hungUp) return finish(current, null, "You hung up.");
+    if (!current.opened) return finish(current, "The call could not connect: sign in again and retry.");
+    const why = event.reason ? " (" + event.reason + ")" : "";
+    if (event.code === 1000 || event.code === 1005) return finish(current, null, "Zylin ended the call.");
+    if (event.code === 1013) return finish(current, "The server is busy or restarting" + why + ".");
+    if (event.code === 1008) return finish(current, "The call was refused" + why + ".");
+    finish(current, "The connection was lost (" + event.code + ").");
   }
 
   function send(current, message) {
@@ -125,6 +134,7 @@
   }
 
   function connected(current) {
+    current.opened = true;
     current.started = performance.now();
     send(current, { event: "connected", protocol: "Call", version: "1.0.0" });
     send(current, {
@@ -223,7 +233,7 @@
     hangupButton.disabled = true;
     showProblem(why);
     setStatus(said || "Ready.");
-    if (current.callSid && current.socket) showRecord(current.callSid);
+    if (current.callSid && current.opened) showRecord(current.callSid);
   }
 
   function showRecord(callSid) {
