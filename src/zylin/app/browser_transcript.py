@@ -25,10 +25,11 @@ class TranscriptEvents(BaseObserver):
     """Turns the STT's transcriptions and the TTS's spoken text into `transcript` events.
 
     The events ride the call's own socket next to Twilio's `media`, `mark` and `clear`
-    (`{"event": "transcript", "role": "caller"|"zylin", "text": ..., "start": bool}`), queued
-    into the pipeline so the transport sends them in order with the audio. `start` says a new
-    utterance of Zylin's begins; the page joins the pieces of one utterance. The stored
-    transcript is still the call record's (`zylin.call.record`); this is only the live view.
+    (`{"event": "transcript", "role": "caller"|"zylin", "text": ..., "start": bool}`). They are
+    queued into the pipeline as urgent transport messages, so the transport's own writer sends
+    them (the socket never has a second writer). `start` says a new utterance of Zylin's
+    begins; the page joins the pieces of one utterance, and consecutive caller pieces. The
+    stored transcript is still the call record's (`zylin.call.record`); this is the live view.
     """
 
     def __init__(self, send: Callable[[Frame], Awaitable[None]], **kwargs) -> None:
