@@ -53,6 +53,8 @@ async def escalate(
         why = "transfer limit for this call reached"
     elif not ctx.twilio.configured:
         why = "transfers are not set up"
+    elif not ctx.on_twilio:
+        why = "not a phone call (the browser phone)"
     elif not profile.owner_reachable_at(now):
         why = "nobody is available at this hour"
     else:

@@ -430,6 +430,14 @@ async def test_transfer_without_twilio_offers_a_message(tmp_path: Path) -> None:
         assert result["status"] == "message_offered"
 
 
+async def test_browser_phone_call_is_never_handed_to_twilio(env: Env) -> None:
+    env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)  # open, Twilio configured
+    env.ctx.on_twilio = False  # a browser phone call: Twilio's REST API does not know it
+    result = await env.call(transfer_to_human, reason="wants a person")
+    assert result["status"] == "message_offered" and "browser" in result["why"]
+    assert env.ctx.heard.waiting == 0 and env.fake.call_updates == []
+
+
 async def test_transfer_limit_and_long_reason(env: Env) -> None:
     env.clock.current = datetime(2026, 11, 30, 11, 0, tzinfo=NY)
     assert "too long" in (await env.call(transfer_to_human, reason="r" * 301))["error"]

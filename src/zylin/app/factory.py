@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from zylin.app.browser_phone import browser_phone_router
 from zylin.app.calls import calls_router
 from zylin.app.limits import MAX_WEBHOOK_BYTES, BodySizeLimit, WebSocketMessageCap
 from zylin.app.shutdown import GracefulShutdown
@@ -58,6 +59,7 @@ def build_app(
     app.include_router(calls_router())  # Twilio webhook, media WebSocket, health
     app.include_router(api_router(), prefix="/api")  # owner's JSON API (ADMIN_TOKEN)
     app.include_router(dashboard_router())  # owner's pages under /dashboard
+    app.include_router(browser_phone_router())  # /dashboard/phone: call Zylin from a browser
     app.include_router(metrics_router())  # GET /metrics (Prometheus)
     app.include_router(legacy_router(signed_form))  # legacy <Record> path, /twilio/status
     return app

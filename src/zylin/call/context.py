@@ -60,6 +60,8 @@ class CallContext:
     # Where an unanswered transfer goes to take a message (the `<Dial action>`); None: the caller
     # hears `transfer_no_answer` and the call ends.
     transfer_fallback_url: str | None = None
+    # Twilio's REST API knows this call (a transfer can hand it over); not a browser call.
+    on_twilio: bool = True
     limits: CallLimits = field(default_factory=CallLimits)
     done: CallCounters = field(default_factory=CallCounters)
     end: CallEnd = field(default_factory=CallEnd)

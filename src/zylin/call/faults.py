@@ -114,7 +114,10 @@ class CallFaults:
             )
             return
         try:  # our voice is down: say it with Twilio's, then the call ends
-            await ctx.twilio.update_call_twiml(ctx.call_sid, twiml_say(ctx.lines["fatal_trouble"]))
+            if ctx.on_twilio:
+                await ctx.twilio.update_call_twiml(
+                    ctx.call_sid, twiml_say(ctx.lines["fatal_trouble"])
+                )
         except TwilioRestError as exc:
             logger.error(f"Could not say goodbye through Twilio either: {exc}")
         await worker.queue_frame(EndWorkerFrame(reason="tts down"))

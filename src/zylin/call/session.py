@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from fastapi import WebSocket
 from loguru import logger
+from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.workers.runner import WorkerRunner
 
@@ -34,7 +36,25 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 
 
-async def run_call(websocket: WebSocket, token: str, state: AppState) -> None:
+@dataclass(frozen=True)
+class CallChannel:
+    """Where a streamed call comes from: Twilio's phone network (the default) or elsewhere,
+    e.g. the owner's browser speaking the same Media Streams protocol."""
+
+    # What the call record shows as the caller; None: the number Twilio's `start` gave.
+    caller_label: str | None = None
+    # Twilio's REST API knows this call (hang-up, moving it to the legacy path).
+    on_twilio: bool = True
+    # Sees the call's worker before it runs (e.g. to add an observer of its own).
+    on_worker: Callable[[PipelineWorker], None] | None = None
+
+
+TWILIO_CALL = CallChannel()
+
+
+async def run_call(
+    websocket: WebSocket, token: str, state: AppState, channel: CallChannel = TWILIO_CALL
+) -> None:
     """Run a call whose socket is already accepted and whose upgrade signature was checked.
 
     Nothing paid for starts until `start` names the call the token was issued for and the
@@ -61,19 +81,21 @@ async def run_call(websocket: WebSocket, token: str, state: AppState) -> None:
         return
     with logger.contextualize(call_sid=start.call_sid):
         try:
-            await _run_verified_call(websocket, start, state)
+            await _run_verified_call(websocket, start, state, channel)
         finally:
             state.call_ended(start.call_sid)
             await release_slot(state, start.call_sid)
 
 
-async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: AppState) -> None:
+async def _run_verified_call(
+    websocket: WebSocket, start: StreamStart, state: AppState, channel: CallChannel
+) -> None:
     settings = state.settings
-    ctx = _context_for(start, state, _public_base(websocket, state))
-    logger.info(f"Call started from {mask_phone(ctx.caller_phone)}")
+    ctx = _context_for(start, state, _public_base(websocket, state), channel)
+    logger.info(f"Call started from {channel.caller_label or mask_phone(ctx.caller_phone)}")
     writer = RecordWriter(on_failure=lambda _what: state.metrics.service_error("database"))
     writer.start()
-    await _open_record(state, ctx, writer)
+    await _open_record(state, ctx, writer, channel.caller_label)
     recorder = CallRecorder(
         repository=state.repository,
         call_sid=start.call_sid,
@@ -118,8 +140,10 @@ async def _run_verified_call(websocket: WebSocket, start: StreamStart, state: Ap
         recorder=recorder,
         metrics=state.metrics,
         recording=recording,
-        move_to_legacy=_legacy_mover(websocket, state, start.call_sid),
+        move_to_legacy=_legacy_mover(websocket, state, start.call_sid) if ctx.on_twilio else None,
     )
+    if channel.on_worker is not None:
+        channel.on_worker(worker)
     state.call_started(start.call_sid, StreamedCall(ctx, worker))
     state.metrics.call_started()
     try:
@@ -158,7 +182,10 @@ def _legacy_mover(
     return move
 
 
-def _context_for(start: StreamStart, state: AppState, public_base: str) -> CallContext:
+def _context_for(
+    start: StreamStart, state: AppState, public_base: str, channel: CallChannel
+) -> CallContext:
+    params = start.custom_parameters if channel.caller_label is None else {}
     return CallContext(
         settings=state.settings,
         profile=state.profile,
@@ -167,18 +194,19 @@ def _context_for(start: StreamStart, state: AppState, public_base: str) -> CallC
         now=state.now,
         call_sid=start.call_sid,
         stream_sid=start.stream_sid,
-        caller_phone=start.custom_parameters.get("callerPhone") or None,
-        called_phone=start.custom_parameters.get("calledPhone") or None,
+        caller_phone=params.get("callerPhone") or None,
+        called_phone=params.get("calledPhone") or None,
         lines=state.prompts.filled_lines(state.profile),
         # An unanswered transfer comes back here to take a message.
         transfer_fallback_url=dial_done_url(public_base),
+        on_twilio=channel.on_twilio,
     )
 
 
 def _serializer_for(start: StreamStart, state: AppState, ctx: CallContext) -> ZylinTwilioSerializer:
     """Hang up with our own account's credentials, never with what the socket claimed."""
     settings = state.settings
-    can_hang_up = state.twilio.configured
+    can_hang_up = ctx.on_twilio and state.twilio.configured
     return ZylinTwilioSerializer(
         start.stream_sid,
         call_sid=start.call_sid,
@@ -191,12 +219,14 @@ def _serializer_for(start: StreamStart, state: AppState, ctx: CallContext) -> Zy
     )
 
 
-async def _open_record(state: AppState, ctx: CallContext, writer: RecordWriter) -> None:
+async def _open_record(
+    state: AppState, ctx: CallContext, writer: RecordWriter, caller_label: str | None
+) -> None:
     """Create the call row now; if the database is down, queue it so the call still runs."""
     values = {
         "call_sid": ctx.call_sid,
         "stream_sid": ctx.stream_sid,
-        "caller_phone": ctx.caller_phone,
+        "caller_phone": caller_label or ctx.caller_phone,
         "called_phone": ctx.called_phone,
         "started_at": state.now(),
     }
