@@ -155,7 +155,7 @@ def build_worker(
         ),
         idle_timeout_secs=None,
         enable_rtvi=False,
-        observers=[replies, latency],
+        observers=[replies, latency, recorder.usage],
     )
 
     @worker.event_handler("on_pipeline_error")
