@@ -33,7 +33,16 @@ def add_owner_action(
 
 
 class OwnerActionStore(Store):
-    """Reads the audit log; rows are written by the stores whose change they record."""
+    """The audit log; a change's row is written by the store making it, in its transaction."""
+
+    async def record_owner_action(
+        self, *, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Audit something that is not a database change of ours (e.g. a text sent)."""
+        async with self._write() as session:
+            add_owner_action(
+                session, actor=actor, action=action, target=target, detail=detail, at=self._clock()
+            )
 
     async def owner_actions(
         self, *, target: str | None = None, limit: int = 50

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -49,6 +50,7 @@ class CallRecorder:
         metrics: ZylinMetrics,
         target_ms: float,
         prices: Prices | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repository = repository
         self._call_sid = call_sid
@@ -59,7 +61,8 @@ class CallRecorder:
         self._seq = 0
         self._latency: TurnLatency | None = None
         self._prices = prices
-        self._started_at = now()
+        self._clock = clock  # the call's length for its cost (the wall clock may be pinned)
+        self._started = clock()
         self.usage = UsageObserver()
 
     def user_turn(self, text: str) -> None:
@@ -109,7 +112,7 @@ class CallRecorder:
         """The call ended: queue its usage and estimated cost for the call record."""
         if self._prices is None:
             return
-        secs = (self._now() - self._started_at).total_seconds()
+        secs = self._clock() - self._started
         cost = call_cost(self.usage.usage, secs, self._prices)
         values = {"cost_usd": cost["total_usd"], "usage": cost}
         sid = self._call_sid

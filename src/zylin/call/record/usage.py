@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from pipecat.frames.frames import MetricsFrame
 from pipecat.metrics.metrics import (
@@ -17,8 +17,9 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 class CallUsage:
     """A call's usage, summed over every report of every service.
 
-    `stt_reported_secs` is what an STT service reported itself; streaming Deepgram reports
-    nothing and bills all the audio it is sent, so the cost falls back to the call's length.
+    `stt_reported_secs` is the audio the STT service reported sending (Pipecat's STT services
+    report it as they stream); an engine that reports none is priced on the call's length,
+    since streaming STT bills all the audio it is sent.
     """
 
     llm_input_tokens: int = 0
@@ -27,8 +28,17 @@ class CallUsage:
     stt_reported_secs: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        """For the call record's `usage` column."""
-        return asdict(self)
+        """For the call record's `usage` column.
+
+        Token counts are `llm_in` / `llm_out`: a key naming "token" is blanked by the owner's
+        API as a possible secret.
+        """
+        return {
+            "llm_in": self.llm_input_tokens,
+            "llm_out": self.llm_output_tokens,
+            "tts_chars": self.tts_chars,
+            "stt_reported_secs": round(self.stt_reported_secs, 1),
+        }
 
 
 class UsageObserver(BaseObserver):
