@@ -97,7 +97,9 @@ async def seed(repo: Repository) -> Seeded:
         call_sid=SID[1],
     )
     await repo.add_action(
-        SID[1], "booked", {"appointment_id": appointment.id, "service": "Cleaning"}
+        SID[1],
+        "booked",
+        {"appointment_id": appointment.id, "service": "Cleaning", "start": "2030-01-08T10:00"},
     )
     # A careless writer put secrets in free-form JSON: the API must not pass them on.
     await repo.add_action(

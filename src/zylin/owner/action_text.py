@@ -53,14 +53,17 @@ def describe(action: ActionRecord) -> ActionLine:
     """The sentence for one action ("Booked a cleaning, Wed 2 Dec 11:00")."""
     d = action.detail or {}
     kind, link, failed = action.kind, None, False
+    when = _when(d)
     if kind == "booked":
-        text, link = f"Booked {_service(d)}, {_when(d)}", _appointment_link(d)
+        text, link = f"Booked {_service(d)}" + (f", {when}" if when else ""), _appointment_link(d)
     elif kind == "rescheduled":
         was = str(d.get("previous_when") or "").strip()
-        text = f"Moved {_service(d)} to {_when(d)}" + (f" (was {was})" if was else "")
+        text = f"Moved {_service(d)}" + (f" to {when}" if when else "")
+        text += f" (was {was})" if was else ""
         link = _appointment_link(d)
     elif kind == "cancelled":
-        text, link = f"Cancelled {_service(d)}, {_when(d)}", _appointment_link(d)
+        text = f"Cancelled {_service(d)}" + (f", {when}" if when else "")
+        link = _appointment_link(d)
     elif kind == "message":
         name = str(d.get("caller_name") or "the caller")
         text = f"Took a message from {name}"
@@ -72,12 +75,13 @@ def describe(action: ActionRecord) -> ActionLine:
         text = "Put the call through to you" if not failed else f"Transfer {outcome}"
     elif kind in ("sms", "sms_failed"):
         who = RECIPIENTS.get(str(d.get("recipient")), "someone")
-        purpose = PURPOSES.get(str(d.get("purpose")), str(d.get("purpose") or "a text"))
+        purpose = PURPOSES.get(str(d.get("purpose")), "")
         failed = kind == "sms_failed"
+        what = f" the {purpose}" if purpose else ""
         text = (
-            f"Could not text {who} the {purpose}: {d.get('error') or 'unknown error'}"
+            f"Could not text {who}{what}: {d.get('error') or 'unknown error'}"
             if failed
-            else f"Texted {who} the {purpose}"
+            else f"Texted {who}{what}"
         )
     else:
         failed = kind.endswith("_failed") or "error" in d
