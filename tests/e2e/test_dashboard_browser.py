@@ -6,6 +6,7 @@ Screenshots of every page go to `ZYLIN_SCREENSHOT_DIR`, by default `test-output/
 
 from __future__ import annotations
 
+import asyncio
 import os
 import wave
 from collections.abc import AsyncIterator
@@ -55,7 +56,7 @@ class Shop:
 
 @pytest_asyncio.fixture
 async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
     async with TwilioRestFake(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN) as twilio:
         settings = owner_settings(
             f"sqlite+aiosqlite:///{tmp_path / 'zylin.db'}",
