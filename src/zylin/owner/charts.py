@@ -62,7 +62,10 @@ def bar_chart(
     """
     count = max(1, len(labels))
     totals = [sum(s.values[i] or 0.0 for s in stacks) for i in range(len(labels))]
-    top = max([floor_max, *totals, *([target.value * 1.15] if target else [])])
+    candidates: list[float] = [floor_max, *totals]
+    if target is not None:
+        candidates.append(target.value * 1.15)
+    top = max(candidates)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / count
     bar_w = max(1.0, slot * 0.72)

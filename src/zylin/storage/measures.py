@@ -48,7 +48,8 @@ class MeasureStore(Store):
             )
         )
         async with self._read() as session:
-            return [(at, float(ms)) for at, ms in (await session.execute(query)).all()]
+            rows = (await session.execute(query)).all()
+        return [(at, float(ms)) for at, ms in rows if ms is not None]
 
     async def transfer_times(self, start: datetime, end: datetime) -> list[datetime]:
         """When each call handed to a person was handed over, in [start, end)."""

@@ -82,14 +82,15 @@ class MessageStore(Store):
             if row is None:
                 return None
             if row.handled_at is None:
-                row.handled_at, row.handled_by = self._clock(), by[:100]
+                now = self._clock()
+                row.handled_at, row.handled_by = now, by[:100]
                 add_owner_action(
                     session,
                     actor=by,
                     action="message_handled",
                     target=f"message:{row.id}",
                     detail={"caller_name": row.caller_name},
-                    at=row.handled_at,
+                    at=now,
                 )
                 await session.flush()
             return to_record(MessageRecord, row)
