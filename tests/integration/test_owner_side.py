@@ -5,6 +5,7 @@ from __future__ import annotations
 import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -133,17 +134,26 @@ async def test_home_shows_measures_charts_and_calls_in_progress(side: Side) -> N
     assert html.count('<svg class="chart"') == 5 and 'class="target"' in html
     assert "<script" in html and 'src="/dashboard/static/live.js"' in html
     assert "2 unread messages" in html
-    live = (await side.browser.get("/dashboard/live.json")).json()
-    assert [c["caller"] for c in live["calls"]] == []  # no call runs in this process
+    assert "+15555550142" in html  # the open call shows in "Calls in progress"
 
-    # A call registered as running in this process shows, with its record's number.
-    side.server.state.active_calls[EXTRA[8]] = object()  # type: ignore[assignment]
+    async def live() -> list[str]:
+        body = (await side.browser.get("/dashboard/live.json")).json()
+        return [c["caller"] for c in body["calls"]]
+
+    repo = side.server.state.repository
+    assert await live() == ["+15555550142"]  # open, and recent: running on some worker
+    # An open record from hours ago (a worker died mid-call) is not shown...
+    stale = "CA" + "9" * 32
+    await repo.create_call(stale, started_at=NOW - timedelta(hours=2), caller_phone="+15550001")
+    assert await live() == ["+15555550142"]
+    # ...unless this process's live-call registry says the call runs here.
+    side.server.state.active_calls[stale] = object()  # type: ignore[assignment]
     try:
-        live = (await side.browser.get("/dashboard/live.json")).json()
-        assert [c["caller"] for c in live["calls"]] == ["+15555550142"]
-        assert "+15555550142" in (await side.browser.get("/dashboard")).text
+        assert await live() == ["+15550001", "+15555550142"]
     finally:
         side.server.state.active_calls.clear()
+    await repo.finish_call(EXTRA[8], end_reason="bot_ended")
+    assert await live() == []
     async with httpx.AsyncClient(base_url=side.server.url) as stranger:
         assert (await stranger.get("/dashboard/live.json")).status_code == 401
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -18,13 +19,18 @@ POLL_SECS = 3
 
 
 async def live_calls(state: AppState) -> list[dict[str, Any]]:
-    """The calls this process is running now, oldest first, with how long each has lasted.
+    """The calls in progress, oldest first, with how long each has lasted.
 
-    `active_calls` holds only this worker's calls; with several workers each answers for its
-    own, which is what a small shop running one process sees in full.
+    This process's live-call registry (`active_calls`), plus the call records still open that
+    started less than `MAX_CALL_SECS` (and a minute) ago: with several workers, the call may
+    run in another process than the one answering this page. A worker that died leaves its
+    records open, so the age limit keeps them from showing for long.
     """
     now = state.now()
-    records = await state.repository.calls_by_sids(list(state.active_calls))
+    since = now - timedelta(seconds=state.settings.max_call_secs + 60)
+    records = {c.id: c for c in await state.repository.open_calls(since)}
+    for c in await state.repository.calls_by_sids(list(state.active_calls)):
+        records.setdefault(c.id, c)
     tz = state.profile.tz
     return [
         {
@@ -33,7 +39,7 @@ async def live_calls(state: AppState) -> list[dict[str, Any]]:
             "started": c.started_at.astimezone(tz).strftime("%H:%M:%S"),
             "secs": max(0, int((now - c.started_at).total_seconds())),
         }
-        for c in records
+        for c in sorted(records.values(), key=lambda c: (c.started_at, c.id))
         if c.ended_at is None
     ]
 

@@ -77,3 +77,13 @@ class MeasureStore(Store):
         query = select(Call).where(Call.call_sid.in_(sids)).order_by(Call.started_at)
         async with self._read() as session:
             return [to_record(CallRecord, r) for r in await session.scalars(query)]
+
+    async def open_calls(self, since: datetime) -> list[CallRecord]:
+        """Calls started since `since` and not ended yet (running on any worker), oldest first."""
+        query = (
+            select(Call)
+            .where(Call.ended_at.is_(None), Call.started_at >= since)
+            .order_by(Call.started_at)
+        )
+        async with self._read() as session:
+            return [to_record(CallRecord, r) for r in await session.scalars(query)]
