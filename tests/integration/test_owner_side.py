@@ -205,6 +205,13 @@ async def test_cancel_and_move_text_the_caller_and_are_audited(side: Side) -> No
         ("move_appointment", "Dr Kim"),
     ]
     assert all(a.created_at == NOW for a in log)
+    api = await side.browser.get("/api/changes", params={"target": f"appointment:{soon}"})
+    assert [(c["action"], c["actor"]) for c in api.json()["items"]] == [
+        ("sms", "Dr Kim"),
+        ("cancel_appointment", "Dr Kim"),
+    ]
+    bad = await side.browser.get("/api/changes", params={"target": "x; drop"})
+    assert bad.status_code == 422
     again = await side.browser.post(f"/dashboard/appointments/{soon}/cancel", data={"csrf": csrf})
     assert again.status_code == 409  # already cancelled: nothing changes, nothing texted
     assert len(side.twilio.messages) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -168,6 +169,17 @@ def api_router() -> APIRouter:
         data = page_dict(page, [message_dict(m) for m in page.items])
         data["timezone"] = state.profile.timezone
         return _reply(state, data)
+
+    @router.get("/changes")
+    async def changes(
+        request: Request,
+        target: str | None = Query(None, max_length=64, pattern=r"^[a-z_]+:[0-9]+$"),
+        limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        """The owner's changes from the dashboard (who, what, when), newest first."""
+        state = _state(request)
+        rows = await state.repository.owner_actions(target=target, limit=limit)
+        return _reply(state, {"items": [asdict(r) for r in rows]})
 
     @router.get("/stats")
     async def stats(
