@@ -18,7 +18,8 @@ from zylin.owner.auth import (
     session_cookie_value,
     tokens_equal,
 )
-from zylin.owner.render import HERE, Pages
+from zylin.owner.home import INTENTS, PAGE_SIZE
+from zylin.owner.render import HERE, SECURITY_HEADERS, Pages, make_templates
 
 if TYPE_CHECKING:
     from zylin.state import AppState
@@ -29,6 +30,17 @@ ICON = (
     'fill="none" stroke-linejoin="round"/></svg>'
 )
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+# Kept importable from here, where they used to live.
+__all__ = [
+    "HERE",
+    "ICON",
+    "INTENTS",
+    "PAGE_SIZE",
+    "SECURITY_HEADERS",
+    "Pages",
+    "dashboard_router",
+    "make_templates",
+]
 
 
 def dashboard_router() -> APIRouter:
