@@ -138,7 +138,10 @@ def measures(
     facts: Facts, first: date, last: date, tz: ZoneInfo, targets: Targets
 ) -> dict[str, Any]:
     """The figures for the local days [first, last], in all and day by day (for the charts)."""
-    day = _day_of(tz)
+
+    def day(moment: datetime) -> date:
+        return moment.astimezone(tz).date()
+
     calls: dict[date, list[CallFacts]] = defaultdict(list)
     latencies: dict[date, list[tuple[datetime, float]]] = defaultdict(list)
     transfers: dict[date, list[datetime]] = defaultdict(list)
