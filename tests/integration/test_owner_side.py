@@ -12,6 +12,7 @@ import httpx
 import pytest_asyncio
 
 from devtools.fakes.twilio_rest_server import TwilioRestFake
+from tests import storage_fixtures
 from tests.harness import ACCOUNT_SID, AUTH_TOKEN, RunningServer, running_server
 from tests.integration.test_owner_api import (
     ADMIN,
@@ -23,7 +24,7 @@ from tests.integration.test_owner_api import (
     owner_settings,
     seed,
 )
-from tests.storage_fixtures import utc
+from tests.storage_fixtures import Clock, open_repository, utc
 from zylin.storage.repository import Repository
 
 EXTRA = {n: f"CA{n:032d}" for n in (4, 5, 6, 7, 8)}
@@ -299,3 +300,43 @@ async def test_every_new_page_needs_sign_in(side: Side) -> None:
             assert response.status_code == 303, route
         assert (await stranger.get("/api/stats")).status_code == 401
     assert (await side.server.state.repository.get_appointment(soon)).status == "booked"
+
+
+empty_db_url = storage_fixtures.empty_db_url  # SQLite, and PostgreSQL when it is set up
+
+
+async def test_owner_side_storage_on_every_database(empty_db_url: str) -> None:
+    """The queries behind the measures, live calls, unread-first and audited changes."""
+    repo, engine = await open_repository(empty_db_url, Clock(NOW))
+    try:
+        seeded = await seed(repo)
+        await seed_outcomes(repo)
+        day = (utc(2030, 1, 5, 5, 0), utc(2030, 1, 8, 5, 0))
+        facts = await repo.call_facts(*day)
+        assert len(facts) == 8
+        assert [f.booked for f in facts if f.intent == "booking"] == [True, False]
+        assert sorted(ms for _at, ms in await repo.reply_latencies(*day)) == [900.0, 3500.0]
+        assert len(await repo.transfer_times(*day)) == 1
+        assert len(await repo.message_times(*day)) == 2
+        assert [c.call_sid for c in await repo.open_calls(NOW - timedelta(hours=1))] == [EXTRA[8]]
+        assert [c.call_sid for c in await repo.calls_by_sids([SID[2], "CAnone"])] == [SID[2]]
+
+        ann = (await repo.list_messages()).items[0]
+        assert (await repo.mark_message_handled(ann.id, by="Kim")).handled_by == "Kim"
+        again = await repo.mark_message_handled(ann.id, by="Lee")
+        assert again.handled_by == "Kim"  # the first owner to handle it stands
+        assert [m.id for m in (await repo.list_messages(unread_first=True)).items][-1] == ann.id
+        assert await repo.unread_message_count() == 1
+
+        soon, later, _ = seeded.appointment_ids
+        await repo.cancel(soon, by="Kim")
+        start = utc(2030, 3, 4, 15, 0)
+        await repo.reschedule(later, start_at=start, end_at=start + timedelta(minutes=45), by="Lee")
+        log = [(a.action, a.actor, a.target) for a in await repo.owner_actions()]
+        assert log == [
+            ("move_appointment", "Lee", f"appointment:{later}"),
+            ("cancel_appointment", "Kim", f"appointment:{soon}"),
+            ("message_handled", "Kim", f"message:{ann.id}"),
+        ]
+    finally:
+        await engine.dispose()
