@@ -159,7 +159,7 @@ def build_worker(
         idle_timeout_secs=None,
         enable_rtvi=False,
         enable_turn_tracking=False,  # nothing reads Pipecat's turn events; latency is ours
-        observers=[FanOutObserver([replies, latency])],
+        observers=[FanOutObserver([replies, latency, recorder.usage])],
     )
 
     @worker.event_handler("on_pipeline_error")

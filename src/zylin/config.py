@@ -117,6 +117,19 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     metrics_public: bool = True  # false = /metrics needs Bearer ADMIN_TOKEN too
 
+    # Unit prices for the estimated cost of each call, in US dollars (list prices, Dec 2026).
+    # Twilio: an inbound local minute ($0.0085) plus Media Streams ($0.004).
+    price_twilio_per_min: float = Field(default=0.0125, ge=0)
+    # Deepgram Nova-3 streaming, pay as you go, per minute of audio sent.
+    price_stt_per_min: float = Field(default=0.0077, ge=0)
+    # OpenAI gpt-4.1-mini, per million tokens in (prompt, tools, history) and out.
+    price_llm_input_per_mtok: float = Field(default=0.40, ge=0)
+    price_llm_output_per_mtok: float = Field(default=1.60, ge=0)
+    # OpenAI TTS, per million characters spoken.
+    price_tts_per_mchar: float = Field(default=15.0, ge=0)
+    # The cost line the home page draws: dollars per 2-minute call.
+    cost_target_per_2min: float = Field(default=0.10, ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

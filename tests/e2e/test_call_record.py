@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -138,6 +139,22 @@ async def test_call_record_has_transcript_barge_in_actions_intent_and_latency(
         assert 0 <= row["tts_ttfb_ms"] < 1000, row
         assert 100 <= row["voice_to_voice_ms"] <= 3000, row
     assert record["latency"]["turns_measured"] == 2
+
+    # Cost, from the usage the real SDK services reported (OpenAI's stream `usage`, the TTS
+    # request characters) and the call's length for Twilio and streaming STT.
+    cost = record["call"]["usage"]
+    used = cost["usage"]
+    spoken = [r["input"] for r in fakes.openai.speech_requests]
+    assert used["llm_in"] > 0 and used["llm_out"] > 0, used
+    assert used["tts_chars"] == sum(len(text) for text in spoken), (used, spoken)
+    assert used["stt_secs"] > 0 and used["call_secs"] > 0, used  # Deepgram reports its seconds
+    prices = cost["prices"]
+    minutes = math.ceil(used["call_secs"] / 60)
+    assert cost["parts_usd"]["twilio"] == round(minutes * prices["twilio_per_min"], 6)
+    assert prices["twilio_per_min"] == zylin.settings.price_twilio_per_min > 0
+    assert cost["parts_usd"]["tts"] == round(used["tts_chars"] * prices["tts_per_mchar"] / 1e6, 6)
+    assert record["call"]["cost_usd"] == cost["total_usd"] > 0
+    assert abs(sum(cost["parts_usd"].values()) - cost["total_usd"]) < 1e-5
 
     async with httpx.AsyncClient(base_url=zylin.url, timeout=10) as client:
         metrics = (await client.get("/metrics")).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -96,7 +97,9 @@ async def seed(repo: Repository) -> Seeded:
         call_sid=SID[1],
     )
     await repo.add_action(
-        SID[1], "booked", {"appointment_id": appointment.id, "service": "Cleaning"}
+        SID[1],
+        "booked",
+        {"appointment_id": appointment.id, "service": "Cleaning", "start": "2030-01-08T10:00"},
     )
     # A careless writer put secrets in free-form JSON: the API must not pass them on.
     await repo.add_action(
@@ -167,7 +170,14 @@ async def owner(empty_db_url: str) -> AsyncIterator[Owner]:
         yield Owner(server=server, client=client, seeded=seeded)
 
 
-ROUTES = ["/api/calls", "/api/calls/1", "/api/appointments", "/api/messages"]
+ROUTES = ["/api/calls", "/api/calls/1", "/api/appointments", "/api/messages", "/api/stats"]
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF value of a page's forms."""
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "the page has no form with a CSRF value"
+    return match.group(1)
 
 
 # --- Auth --------------------------------------------------------------------------------
@@ -425,8 +435,10 @@ async def test_dashboard_sign_in_sets_an_hmac_cookie_not_the_token(owner: Owner)
         # Caller-controlled text is escaped, never markup.
         assert "<script>alert(1)</script>" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
-        assert "Ann &lt;Lee&gt;" in page.text and "Running late tomorrow." in page.text
         assert "2,200 ms" in page.text
+        appointments = await browser.get("/dashboard/appointments")
+        assert "Ann &lt;Lee&gt;" in appointments.text
+        assert "Running late tomorrow." in (await browser.get("/dashboard/messages")).text
         # The session cookie also opens the JSON API (same owner, same browser).
         assert (await browser.get("/api/calls")).status_code == 200
 
@@ -441,7 +453,9 @@ async def test_dashboard_sign_in_sets_an_hmac_cookie_not_the_token(owner: Owner)
         bad_filter = await browser.get("/dashboard", params={"date_from": "nope"})
         assert bad_filter.status_code == 422 and "YYYY-MM-DD" in bad_filter.text
 
-        out = await browser.post("/dashboard/logout")
+        refused = await browser.post("/dashboard/logout")  # no CSRF value: a forged form
+        assert refused.status_code == 403 and (await browser.get("/dashboard")).status_code == 200
+        out = await browser.post("/dashboard/logout", data={"csrf": csrf_of(page.text)})
         assert out.status_code == 303
         assert (await browser.get("/dashboard")).status_code == 303
         assert (await browser.get("/api/calls")).status_code == 401

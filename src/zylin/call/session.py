@@ -14,6 +14,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot
 from zylin.call.context import CallContext
+from zylin.call.record.cost import Prices
 from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.summary import summarize
@@ -103,6 +104,7 @@ async def _run_verified_call(
         writer=writer,
         metrics=state.metrics,
         target_ms=settings.turn_latency_target_ms,
+        prices=Prices.of(settings, state.engines),
     )
     recording = (
         WavRecording(state.recordings_dir / f"{start.call_sid}.wav")
@@ -159,6 +161,7 @@ async def _run_verified_call(
         await ctx.tasks.drain()
         if serializer.rejected:
             logger.info(f"Dropped stream messages: {serializer.rejected}")
+        recorder.record_cost()
         await _close_record(state, ctx, writer, end_reason, recording)
         logger.info(f"Call ended ({end_reason})")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
@@ -12,6 +14,7 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 
 from zylin.owner.auth import owner_token, require_owner
+from zylin.owner.home import stats_for
 from zylin.owner.records import (
     BadQuery,
     CallFilters,
@@ -165,6 +168,33 @@ def api_router() -> APIRouter:
         page = await state.repository.list_messages(start=lo, end=hi, limit=limit, offset=offset)
         data = page_dict(page, [message_dict(m) for m in page.items])
         data["timezone"] = state.profile.timezone
+        return _reply(state, data)
+
+    @router.get("/changes")
+    async def changes(
+        request: Request,
+        target: str | None = Query(None, max_length=64, pattern=r"^[a-z_]+:[0-9]+$"),
+        limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    ) -> JSONResponse:
+        """The owner's changes from the dashboard (who, what, when), newest first."""
+        state = _state(request)
+        rows = await state.repository.owner_actions(target=target, limit=limit)
+        return _reply(state, {"items": [asdict(r) for r in rows]})
+
+    @router.get("/stats")
+    async def stats(
+        request: Request, date_from: str | None = None, date_to: str | None = None
+    ) -> JSONResponse:
+        """The home page's measures for the local days [date_from, date_to] (default: 30 days
+        to today), in all and day by day."""
+        state = _state(request)
+        today = state.now().astimezone(state.profile.tz).date()
+        try:
+            last = parse_day("date_to", date_to) or today
+            first = parse_day("date_from", date_from) or last - timedelta(days=29)
+            data = await stats_for(state, first, last)
+        except BadQuery as exc:
+            raise _bad(exc) from None
         return _reply(state, data)
 
     return router

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import re
 from datetime import datetime
 
 from fastapi import HTTPException, Request
@@ -12,7 +15,11 @@ from zylin.config import Settings
 
 SESSION_COOKIE = "zylin_session"
 SESSION_MAX_AGE_SECS = 12 * 3600
-_SESSION_CONTEXT = b"zylin-dashboard-session-v1:"
+_SESSION_CONTEXT = b"zylin-dashboard-session-v2:"
+_CSRF_CONTEXT = b"zylin-dashboard-csrf-v1:"
+DEFAULT_NAME = "owner"
+MAX_NAME = 40
+_NAME = re.compile(r"[^\w .@'-]+")
 
 
 def owner_token(settings: Settings) -> str | None:
@@ -33,30 +40,84 @@ def bearer_matches(header: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and tokens_equal(given.strip(), token)
 
 
-def _session_mac(token: str, issued: int) -> str:
-    message = _SESSION_CONTEXT + str(issued).encode()
+def _session_mac(token: str, issued: int, name: str) -> str:
+    message = _SESSION_CONTEXT + f"{issued}.{name}".encode()
     return hmac.new(token.encode(), message, hashlib.sha256).hexdigest()
 
 
-def session_cookie_value(token: str, now: datetime) -> str:
-    """A cookie value proving the holder knew the token: `<issued>.<HMAC>`, never the token.
+def clean_name(name: str | None) -> str:
+    """The name an owner signs in under (for the audit log), tidied; "owner" when blank."""
+    tidy = " ".join(_NAME.sub(" ", name or "").split())[:MAX_NAME].strip()
+    return tidy or DEFAULT_NAME
 
-    Keyed by the token itself, so changing `ADMIN_TOKEN` logs every browser out.
+
+def session_cookie_value(token: str, now: datetime, name: str = DEFAULT_NAME) -> str:
+    """A cookie proving the holder knew the token: `<issued>.<name>.<HMAC>`, never the token.
+
+    Keyed by the token itself, so changing `ADMIN_TOKEN` logs every browser out. The name
+    (base64url) is who the audit log says made each change from this browser.
     """
     issued = int(now.timestamp())
-    return f"{issued}.{_session_mac(token, issued)}"
+    encoded = base64.urlsafe_b64encode(clean_name(name).encode()).decode().rstrip("=")
+    return f"{issued}.{encoded}.{_session_mac(token, issued, encoded)}"
+
+
+def session_name(value: str | None, token: str, now: datetime) -> str | None:
+    """The signed-in name if the cookie was made with this token less than 12 hours ago."""
+    parts = (value or "").split(".")
+    if len(parts) != 3:
+        return None
+    issued_text, encoded, mac = parts
+    if not issued_text.isdigit() or len(issued_text) > 12 or len(encoded) > 2 * MAX_NAME * 4:
+        return None
+    issued = int(issued_text)
+    age = now.timestamp() - issued
+    if not -60 <= age <= SESSION_MAX_AGE_SECS:
+        return None
+    if not hmac.compare_digest(mac.encode(), _session_mac(token, issued, encoded).encode()):
+        return None
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def session_valid(value: str | None, token: str, now: datetime) -> bool:
     """Whether a session cookie was made with this token and is less than 12 hours old."""
-    issued_text, _, mac = (value or "").partition(".")
-    if not issued_text.isdigit() or len(issued_text) > 12:
+    return session_name(value, token, now) is not None
+
+
+def csrf_value(session: str, token: str) -> str:
+    """The anti-forgery value every form that changes data carries: tied to this session."""
+    return hmac.new(token.encode(), _CSRF_CONTEXT + session.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_for(request: Request) -> str:
+    """The value for this browser's forms ("" when it is not signed in)."""
+    token = owner_token(request.app.state.zylin.settings)
+    session = request.cookies.get(SESSION_COOKIE)
+    return csrf_value(session, token) if token and session else ""
+
+
+def csrf_ok(request: Request, given: str | None) -> bool:
+    """A form's CSRF value matches this browser's session (Bearer clients need none)."""
+    token = owner_token(request.app.state.zylin.settings)
+    if token is None:
         return False
-    issued = int(issued_text)
-    age = now.timestamp() - issued
-    if not -60 <= age <= SESSION_MAX_AGE_SECS:
-        return False
-    return hmac.compare_digest(mac.encode(), _session_mac(token, issued).encode())
+    if bearer_matches(request.headers.get("authorization"), token):
+        return True
+    expected = csrf_for(request)
+    return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def actor(request: Request) -> str:
+    """Who is making a change, for the audit log: the signed-in name, or the API token."""
+    state = request.app.state.zylin
+    token = owner_token(state.settings)
+    if token and bearer_matches(request.headers.get("authorization"), token):
+        return "owner (API token)"
+    name = session_name(request.cookies.get(SESSION_COOKIE), token or "", state.now())
+    return name or DEFAULT_NAME
 
 
 def is_owner(request: Request) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import fmean
 from typing import Any
@@ -157,6 +157,8 @@ class Redactor:
             }
         if isinstance(value, list | tuple):
             return [self(v) for v in value]
+        if is_dataclass(value) and not isinstance(value, type):
+            return self(asdict(value))  # records handed to a page: scrubbed like the rest
         return value
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zylin.storage.models import DEFAULT_RESOURCE, Appointment, AppointmentSlot, slot_units
+from zylin.storage.owner_actions import add_owner_action
 from zylin.storage.records import AppointmentRecord, to_record
 from zylin.storage.store import Store
 
@@ -75,11 +76,13 @@ class AppointmentStore(Store):
         start_at: datetime,
         end_at: datetime,
         caller_phone: str | None = None,
+        by: str | None = None,
     ) -> AppointmentRecord | None:
         """Move a booked appointment, releasing the old time and claiming the new one atomically.
 
         With `caller_phone`, only that caller's appointment is found. Returns None when there
         is no such booked appointment; on `SlotTaken` the appointment is left as it was.
+        `by` names the owner making the change: it is audited in the same transaction.
 
         Raises:
             SlotTaken: the new time overlaps another appointment.
@@ -94,8 +97,18 @@ class AppointmentStore(Store):
                 await session.execute(
                     delete(AppointmentSlot).where(AppointmentSlot.appointment_id == row.id)
                 )
+                before = row.start_at
                 row.start_at, row.end_at, row.updated_at = start_at, end_at, self._clock()
                 _claim(session, row)
+                if by is not None:
+                    add_owner_action(
+                        session,
+                        actor=by,
+                        action="move_appointment",
+                        target=f"appointment:{row.id}",
+                        detail={"from": before.isoformat(), "to": start_at.isoformat()},
+                        at=row.updated_at,
+                    )
                 await session.flush()
                 return to_record(AppointmentRecord, row)
         except IntegrityError as exc:
@@ -104,9 +117,12 @@ class AppointmentStore(Store):
             raise
 
     async def cancel(
-        self, appointment_id: int, *, caller_phone: str | None = None
+        self, appointment_id: int, *, caller_phone: str | None = None, by: str | None = None
     ) -> AppointmentRecord | None:
-        """Cancel a booked appointment and free its time; None when there is no such booking."""
+        """Cancel a booked appointment and free its time; None when there is no such booking.
+
+        `by` names the owner making the change: it is audited in the same transaction.
+        """
         async with self._write() as session:
             row = await _owned(session, appointment_id, caller_phone)
             if row is None:
@@ -115,6 +131,15 @@ class AppointmentStore(Store):
                 delete(AppointmentSlot).where(AppointmentSlot.appointment_id == row.id)
             )
             row.status, row.updated_at = CANCELLED, self._clock()
+            if by is not None:
+                add_owner_action(
+                    session,
+                    actor=by,
+                    action="cancel_appointment",
+                    target=f"appointment:{row.id}",
+                    detail={"start_at": row.start_at.isoformat(), "service": row.service},
+                    at=row.updated_at,
+                )
             await session.flush()
             return to_record(AppointmentRecord, row)
 

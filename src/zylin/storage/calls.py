@@ -32,6 +32,8 @@ CALL_FIELDS = frozenset(
         "summary",
         "recording_path",
         "extra",
+        "cost_usd",
+        "usage",
     }
 )
 TURN_FIELDS = frozenset(

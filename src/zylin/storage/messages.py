@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from zylin.storage.models import Message
+from zylin.storage.owner_actions import add_owner_action
 from zylin.storage.records import MessageRecord, Page, to_record
-from zylin.storage.store import Store, fetch_page
+from zylin.storage.store import Store, count_where, fetch_page
 
 
 class MessageStore(Store):
@@ -44,19 +45,52 @@ class MessageStore(Store):
         end: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
+        unread_first: bool = False,
     ) -> Page[MessageRecord]:
-        """Messages newest first, optionally within [start, end)."""
+        """Messages newest first, optionally within [start, end); `unread_first` puts the ones
+        not yet handled ahead of the rest (each group newest first)."""
         query = select(Message)
         if start is not None:
             query = query.where(Message.created_at >= start)
         if end is not None:
             query = query.where(Message.created_at < end)
+        order = (Message.created_at.desc(), Message.id.desc())
+        if unread_first:
+            order = (Message.handled_at.is_not(None), *order)
         async with self._read() as session:
             return await fetch_page(
                 session,
                 query,
-                (Message.created_at.desc(), Message.id.desc()),
+                order,
                 MessageRecord,
                 limit=limit,
                 offset=offset,
             )
+
+    async def unread_message_count(self) -> int:
+        """Messages nobody has marked handled yet."""
+        async with self._read() as session:
+            return await count_where(session, Message.handled_at.is_(None))
+
+    async def mark_message_handled(self, message_id: int, *, by: str) -> MessageRecord | None:
+        """Mark a message handled by `by` (audited); None when there is no such message.
+
+        Marking a handled message again changes nothing: the first owner and time stand.
+        """
+        async with self._write() as session:
+            row = await session.get(Message, message_id)
+            if row is None:
+                return None
+            if row.handled_at is None:
+                now = self._clock()
+                row.handled_at, row.handled_by = now, by[:100]
+                add_owner_action(
+                    session,
+                    actor=by,
+                    action="message_handled",
+                    target=f"message:{row.id}",
+                    detail={"caller_name": row.caller_name},
+                    at=now,
+                )
+                await session.flush()
+            return to_record(MessageRecord, row)

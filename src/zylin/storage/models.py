@@ -104,6 +104,9 @@ class Call(Base):
     recording_path: Mapped[str | None] = mapped_column(String(500))
     # Room for what later issues add (e.g. averages, error details) without a migration.
     extra: Mapped[dict[str, Any] | None]
+    # Estimated cost in US dollars, and the usage and unit prices it came from (see call.record).
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    usage: Mapped[dict[str, Any] | None]
 
 
 class CallTurn(Base):
@@ -190,6 +193,9 @@ class Message(Base):
     message: Mapped[str] = mapped_column(Text)
     call_sid: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # Set when the owner marks the message handled (and by whom); NULL means unread.
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(100))
 
 
 class Escalation(Base):
@@ -226,3 +232,16 @@ class CallSlot(Base):
 
     call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OwnerAction(Base):
+    """The audit log: every change the owner makes from the dashboard, with who and when."""
+
+    __tablename__ = "owner_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  # cancel_appointment / move_appointment / ...
+    target: Mapped[str] = mapped_column(String(64), index=True)  # e.g. "appointment:12"
+    detail: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -30,6 +30,8 @@ class CallRecord:
     summary: str | None
     recording_path: str | None
     extra: dict[str, Any] | None
+    cost_usd: float | None = None
+    usage: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class MessageRecord:
     message: str
     call_sid: str | None
     created_at: datetime
+    handled_at: datetime | None = None
+    handled_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,31 @@ class EscalationRecord:
     source: str
     outcome: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class OwnerActionRecord:
+    """A row of `owner_actions`: who changed what, and when."""
+
+    id: int
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the success measures need about one call, without its transcript."""
+
+    id: int
+    started_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    intent: str | None
+    cost_usd: float | None
+    booked: bool
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,18 @@ from __future__ import annotations
 from zylin.storage.appointments import BOOKED, CANCELLED, AppointmentStore, SlotTaken
 from zylin.storage.calls import CallStore
 from zylin.storage.escalations import EscalationStore
+from zylin.storage.measures import MeasureStore
 from zylin.storage.messages import MessageStore
+from zylin.storage.owner_actions import OwnerActionStore
 from zylin.storage.records import (
     ActionRecord,
     AppointmentRecord,
     CallDetail,
+    CallFacts,
     CallRecord,
     EscalationRecord,
     MessageRecord,
+    OwnerActionRecord,
     Page,
     TurnRecord,
     TurnStats,
@@ -30,9 +34,11 @@ __all__ = [
     "ActionRecord",
     "AppointmentRecord",
     "CallDetail",
+    "CallFacts",
     "CallRecord",
     "EscalationRecord",
     "MessageRecord",
+    "OwnerActionRecord",
     "Page",
     "Repository",
     "SlotTaken",
@@ -41,7 +47,15 @@ __all__ = [
 ]
 
 
-class Repository(CallStore, AppointmentStore, MessageStore, EscalationStore, StreamTokenStore):
+class Repository(
+    CallStore,
+    AppointmentStore,
+    MessageStore,
+    EscalationStore,
+    StreamTokenStore,
+    MeasureStore,
+    OwnerActionStore,
+):
     """Async access to Zylin's tables, shared by every call in a server process.
 
     Each method is one short transaction. Writes that read first run as BEGIN IMMEDIATE on

@@ -67,3 +67,9 @@ async def fetch_page(
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     rows = await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
     return Page([to_record(record, r) for r in rows], int(total or 0), limit, offset)
+
+
+async def count_where(session: AsyncSession, *conditions: Any) -> int:
+    """How many rows of the conditions' table match them all."""
+    query = select(func.count()).where(*conditions)
+    return int(await session.scalar(query) or 0)

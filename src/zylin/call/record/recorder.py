@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from loguru import logger
 
+from zylin.call.record.cost import Prices, call_cost
 from zylin.call.record.latency import TurnLatency
 from zylin.call.record.replies import CutReply
+from zylin.call.record.usage import UsageObserver
 from zylin.call.record.writer import RecordWriter
 from zylin.metrics import ZylinMetrics
 from zylin.storage.repository import Repository
@@ -33,6 +36,8 @@ class CallRecorder:
 
     A crash mid-call loses at most the turn in progress: each finished turn is queued for the
     database the moment the aggregators report it. Latency is attached to the reply it measured.
+    `usage` (an observer for the pipeline) sums what the services report; with `prices`,
+    `record_cost` stores the call's estimated cost when it ends.
     """
 
     def __init__(
@@ -44,6 +49,8 @@ class CallRecorder:
         writer: RecordWriter,
         metrics: ZylinMetrics,
         target_ms: float,
+        prices: Prices | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repository = repository
         self._call_sid = call_sid
@@ -53,6 +60,10 @@ class CallRecorder:
         self._target_ms = target_ms
         self._seq = 0
         self._latency: TurnLatency | None = None
+        self._prices = prices
+        self._clock = clock  # the call's length for its cost (the wall clock may be pinned)
+        self._started = clock()
+        self.usage = UsageObserver()
 
     def user_turn(self, text: str) -> None:
         """The caller finished a turn."""
@@ -96,6 +107,18 @@ class CallRecorder:
                 f"target (STT {_fmt(latency.stt_ms)}, LLM first token "
                 f"{_fmt(latency.llm_ttfb_ms)}, TTS first audio {_fmt(latency.tts_ttfb_ms)})"
             )
+
+    def record_cost(self) -> None:
+        """The call ended: queue its usage and estimated cost for the call record."""
+        if self._prices is None:
+            return
+        secs = self._clock() - self._started
+        cost = call_cost(self.usage.usage, secs, self._prices)
+        values = {"cost_usd": cost["total_usd"], "usage": cost}
+        sid = self._call_sid
+        self._writer.put(
+            "cost", lambda: self._repository.update_call(sid, **values), call_sid=sid, **values
+        )
 
     def _add(
         self, role: str, cut: Callable[[], CutReply | None] | None = None, **values: object
