@@ -104,7 +104,7 @@ async def _run_verified_call(
         writer=writer,
         metrics=state.metrics,
         target_ms=settings.turn_latency_target_ms,
-        prices=Prices.of(settings, state.engines),
+        prices=Prices.of(settings, state.engines, phone_line=channel.on_twilio),
     )
     recording = (
         WavRecording(state.recordings_dir / f"{start.call_sid}.wav")
