@@ -122,7 +122,7 @@ async def test_owner_calls_zylin_from_the_browser(
             await page.fill("#token", ADMIN)
             await page.click("button[type=submit]")
             await page.wait_for_url(server.url + "/dashboard")
-            await page.click("text=Browser phone")
+            await page.click('nav a[href="/dashboard/phone"]')
             await page.wait_for_url(server.url + "/dashboard/phone")
 
             await page.click("#call")
