@@ -6,7 +6,7 @@ import asyncio
 from pipecat.frames.frames import InputAudioRawFrame, TTSSpeakFrame
 from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-from pipecat.utils.asyncio.task_manager import TaskManager, TaskManagerParams
+from pipecat.utils.asyncio.task_manager import TaskManager
 
 from zylin.call.record.fan_out import FanOutObserver
 
@@ -46,8 +46,7 @@ def test_every_observer_sees_frames_but_not_the_callers_audio() -> None:
     async def run() -> tuple[Seen, Seen]:
         first, second = Seen(), Seen()
         fan = FanOutObserver([first, second])
-        manager = TaskManager()
-        manager.setup(TaskManagerParams(loop=asyncio.get_running_loop()))
+        manager = TaskManager(loop=asyncio.get_running_loop())
         await fan.setup(manager)
         await fan.on_pipeline_started()
         said = TTSSpeakFrame("hello")
