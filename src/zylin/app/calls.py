@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
@@ -13,9 +15,11 @@ from zylin.fallback import legacy_redirect_twiml
 from zylin.state import AppState
 from zylin.telephony import mask_phone, stream_url_from_public, twiml_connect_stream
 
+VOICE_PATHS = ("/twilio/voice", "/api/twilio/voice")  # the second: the original design's path
+
 
 def calls_router() -> APIRouter:
-    """`POST /twilio/voice`, `WS /media-stream/{token}` and `GET /health`."""
+    """`POST /twilio/voice` (and its alias), `WS /media-stream/{token}` and `GET /health`."""
     router = APIRouter()
 
     @router.get("/health")
@@ -41,11 +45,30 @@ def calls_router() -> APIRouter:
             },
         }
 
-    @router.post("/twilio/voice")
+    for path in VOICE_PATHS:
+        router.add_api_route(path, _voice_webhook(path), methods=["POST"])
+
+    @router.websocket("/media-stream/{token}")
+    async def media_stream(websocket: WebSocket, token: str) -> None:
+        state: AppState = websocket.app.state.zylin
+        if not upgrade_signed(websocket, state, token):
+            logger.warning("Media stream refused: bad or missing upgrade signature")
+            await websocket.close(code=CLOSE_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        await run_call(websocket, token, state)
+
+    return router
+
+
+def _voice_webhook(path: str) -> Callable[[Request], Awaitable[Response]]:
+    """The voice webhook at `path`: Twilio signs over the URL it called, so each path checks
+    its own; every path answers the same TwiML."""
+
     async def voice(request: Request) -> Response:
         state: AppState = request.app.state.zylin
         settings = state.settings
-        form = await signed_form(request, state, "/twilio/voice")
+        form = await signed_form(request, state, path)
         if form is None:
             return Response("invalid signature", status_code=403)
         call_sid = form.get("CallSid", "")
@@ -73,14 +96,4 @@ def calls_router() -> APIRouter:
         )
         return Response(twiml, media_type="application/xml")
 
-    @router.websocket("/media-stream/{token}")
-    async def media_stream(websocket: WebSocket, token: str) -> None:
-        state: AppState = websocket.app.state.zylin
-        if not upgrade_signed(websocket, state, token):
-            logger.warning("Media stream refused: bad or missing upgrade signature")
-            await websocket.close(code=CLOSE_POLICY_VIOLATION)
-            return
-        await websocket.accept()
-        await run_call(websocket, token, state)
-
-    return router
+    return voice

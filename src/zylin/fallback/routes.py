@@ -23,7 +23,7 @@ from zylin.fallback.steps import (
 from zylin.fallback.turn import LegacyTurn, public_base, twiml_response
 from zylin.fallback.twiml import (
     DIAL_DONE_PATH,
-    ENTRY_PATH,
+    ENTRY_PATHS,
     MESSAGE_PATH,
     RECORDED_PATH,
     hang_up,
@@ -78,9 +78,8 @@ def legacy_router(
     def recorded_url(state: AppState, turn: int) -> str:
         return webhook_url(public_base(state), RECORDED_PATH, turn=turn)
 
-    @router.post(ENTRY_PATH)
-    async def voice_legacy(request: Request) -> Response:
-        t = await opened(request, ENTRY_PATH)
+    async def voice_legacy(request: Request, path: str) -> Response:
+        t = await opened(request, path)
         if isinstance(t, Response):
             return t
         reason = request.query_params.get("reason", "operator")
@@ -112,6 +111,9 @@ def legacy_router(
         await t.add_turn("assistant", text)
         url = recorded_url(t.state, 1)
         return twiml_response(say_and_record(text, action_url=url, no_input_url=url))
+
+    for path in ENTRY_PATHS:  # each signature-checked against its own URL
+        router.add_api_route(path, _at(path, voice_legacy), methods=["POST"])
 
     @router.post(RECORDED_PATH)
     async def voice_legacy_recorded(request: Request) -> Response:
@@ -199,3 +201,14 @@ def legacy_router(
         return Response(status_code=204)
 
     return router
+
+
+def _at(
+    path: str, handler: Callable[[Request, str], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """`handler` as the route for `path`, told which URL Twilio signed."""
+
+    async def route(request: Request) -> Response:
+        return await handler(request, path)
+
+    return route

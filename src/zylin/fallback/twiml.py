@@ -7,6 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 from twilio.twiml.voice_response import VoiceResponse
 
 ENTRY_PATH = "/twilio/voice-legacy"
+# The original design's path for the same webhook, kept for numbers configured with it.
+ENTRY_PATHS = (ENTRY_PATH, "/api/twilio/voice-legacy")
 RECORDED_PATH = "/twilio/voice-legacy/recorded"
 MESSAGE_PATH = "/twilio/voice-legacy/message"
 DIAL_DONE_PATH = "/twilio/voice-legacy/dial-done"
