@@ -26,6 +26,7 @@ from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
 from processors.playback_marks import PlaybackMarks
 from tools import ALL_TOOLS
+from tools.common import record_action
 from tools.escalation import escalate
 from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
@@ -99,6 +100,7 @@ def build_worker(
             still_there=ctx.lines["still_there"],
             silence_goodbye=ctx.lines["silence_goodbye"],
             max_duration_goodbye=ctx.lines["max_duration_goodbye"],
+            no_speech_goodbye=ctx.lines["no_speech_goodbye"],
         ),
         max_call_secs=settings.max_call_secs,
         silence_secs=settings.silence_prompt_secs,
@@ -107,6 +109,8 @@ def build_worker(
         say_goodbye=ctx.say_goodbye,
         is_ending=lambda: ctx.ending,
         on_empty_reply=lambda: faults.llm_gave_nothing(worker),
+        no_speech_secs=ctx.profile.screening.no_speech_secs,
+        on_no_speech=lambda: record_action(ctx, "screened", {"why": "no_speech"}),
     )
     replies = ReplyObserver(
         on_tool_result=lambda name, result: metrics.tool_call(name, _tool_outcome(result))

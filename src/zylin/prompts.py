@@ -24,6 +24,7 @@ REQUIRED_LINES = (
     "transfer_leave_message",
     "still_there",
     "silence_goodbye",
+    "no_speech_goodbye",
     "max_duration_goodbye",
     "holding",
     "goodbye",

@@ -11,9 +11,11 @@ from loguru import logger
 from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
 from zylin.call.capacity import reserve_slot
 from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
+from zylin.end_reason import EndReason
 from zylin.fallback import legacy_redirect_twiml
 from zylin.state import AppState
 from zylin.telephony import mask_phone, stream_url_from_public, twiml_connect_stream
+from zylin.telephony.screening import record_screened, screen_incoming, twiml_reject
 
 VOICE_PATHS = ("/twilio/voice", "/api/twilio/voice")  # the second: the original design's path
 
@@ -74,6 +76,8 @@ def _voice_webhook(path: str) -> Callable[[Request], Awaitable[Response]]:
         call_sid = form.get("CallSid", "")
         if not call_sid.startswith("CA") or len(call_sid) > 64:
             return Response("missing CallSid", status_code=400)
+        if (refused := await _screened(state, call_sid, form)) is not None:
+            return refused
         if state.draining:
             logger.bind(call_sid=call_sid).warning("Shutting down: legacy path")
             twiml = legacy_redirect_twiml(settings.public_url, reason="shutdown")
@@ -97,3 +101,22 @@ def _voice_webhook(path: str) -> Callable[[Request], Awaitable[Response]]:
         return Response(twiml, media_type="application/xml")
 
     return voice
+
+
+async def _screened(state: AppState, call_sid: str, form: dict[str, str]) -> Response | None:
+    """A `<Reject>` for a blocked number or one over the rate limit (recorded), else None."""
+    caller = form.get("From") or None
+    because = await screen_incoming(state.repository, state.profile, caller, state.now())
+    if because is None:
+        return None
+    logger.bind(call_sid=call_sid).info(f"Screened a call from {mask_phone(caller)}: {because}")
+    await record_screened(
+        state.repository,
+        call_sid=call_sid,
+        caller=caller,
+        called=form.get("To") or None,
+        because=because,
+        now=state.now(),
+    )
+    state.metrics.calls_total.labels(end_reason=EndReason.SCREENED.value).inc()
+    return Response(twiml_reject(), media_type="application/xml")

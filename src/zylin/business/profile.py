@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from zylin.business.screening import ScreeningRules
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = {
     "mon": "Monday",
@@ -129,6 +131,7 @@ class BusinessProfile(BaseModel):
     booking: BookingRules = Field(default_factory=BookingRules)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    screening: ScreeningRules = Field(default_factory=ScreeningRules)
 
     @field_validator("timezone")
     @classmethod

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from zylin.business.screening import ScreenedBecause
 from zylin.end_reason import EndReason
 from zylin.fallback.steps import (
     DemoModels,
@@ -33,6 +34,7 @@ from zylin.fallback.twiml import (
 )
 from zylin.state import AppState
 from zylin.telephony import mask_phone
+from zylin.telephony.screening import record_screened, screen_incoming, twiml_reject
 
 SignedForm = Callable[[Request, AppState, str], Awaitable[dict[str, str] | None]]
 
@@ -84,6 +86,10 @@ def legacy_router(
             return t
         reason = request.query_params.get("reason", "operator")
         reason = reason if _REASON.match(reason) else "operator"
+        if reason == "operator" and (because := await screened(t)) is not None:
+            # Twilio sent the call here itself (our own redirects were screened already).
+            t.log.info(f"Screened a call from {mask_phone(t.caller)}: {because}")
+            return twiml_response(twiml_reject())
         t.log.info(f"Legacy path ({reason}) for a call from {mask_phone(t.caller)}")
         await t.safe(
             "create the call record",
@@ -111,6 +117,21 @@ def legacy_router(
         await t.add_turn("assistant", text)
         url = recorded_url(t.state, 1)
         return twiml_response(say_and_record(text, action_url=url, no_input_url=url))
+
+    async def screened(t: LegacyTurn) -> ScreenedBecause | None:
+        state = t.state
+        because = await screen_incoming(state.repository, state.profile, t.caller, state.now())
+        if because is not None:
+            await record_screened(
+                state.repository,
+                call_sid=t.call_sid,
+                caller=t.caller,
+                called=t.form.get("To") or None,
+                because=because,
+                now=state.now(),
+            )
+            state.metrics.calls_total.labels(end_reason=EndReason.SCREENED.value).inc()
+        return because
 
     for path in ENTRY_PATHS:  # each signature-checked against its own URL
         router.add_api_route(path, _at(path, voice_legacy), methods=["POST"])
