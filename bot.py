@@ -31,6 +31,7 @@ from tools.escalation import escalate
 from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
+from zylin.call.opening import greeting_for, tools_for
 from zylin.call.playout import PushFrame
 from zylin.call.record.latency import latency_observer
 from zylin.call.record.recorder import CallRecorder
@@ -72,7 +73,7 @@ def build_worker(
     """The per-call pipeline; tests build the same one with other services and transports."""
     settings = ctx.settings
     aggregators = LLMContextAggregatorPair(
-        LLMContext(tools=list(ALL_TOOLS)),
+        LLMContext(tools=tools_for(ALL_TOOLS, ctx.profile, ctx.now())),
         user_params=LLMUserAggregatorParams(
             vad_analyzer=SharedSileroVADAnalyzer(
                 params=VADParams(stop_secs=settings.vad_stop_secs)
@@ -168,7 +169,7 @@ def build_worker(
 
     @transport.event_handler("on_client_connected")
     async def _greet(_transport, _client) -> None:
-        await worker.queue_frame(TTSSpeakFrame(prompts.greeting(ctx.profile)))
+        await worker.queue_frame(TTSSpeakFrame(greeting_for(prompts, ctx.profile, ctx.now())))
 
     @transport.event_handler("on_client_disconnected")
     async def _hung_up(_transport, _client) -> None:

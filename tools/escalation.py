@@ -49,7 +49,10 @@ async def escalate(
     reason = " ".join(str(reason or "").split())[:MAX_REASON] or "caller asked for a person"
     if ctx.transfer_pending:
         return {"status": "transferring", "said": ctx.lines["transfer_connecting"]}
-    if ctx.done.transfers >= ctx.limits.max_transfers:
+    say = ctx.lines["transfer_unavailable"]
+    if not profile.open_at(now):  # after hours there is no live transfer: a message instead
+        why, say = "the business is closed", ctx.lines["closed_message_offer"]
+    elif ctx.done.transfers >= ctx.limits.max_transfers:
         why = "transfer limit for this call reached"
     elif not ctx.twilio.configured:
         why = "transfers are not set up"
@@ -69,7 +72,7 @@ async def escalate(
     return {
         "status": "message_offered",
         "why": why,
-        "say": ctx.lines["transfer_unavailable"],
+        "say": say,
         "next": "Offer to take a message (take_message).",
     }
 

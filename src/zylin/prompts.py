@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,10 @@ _PLACEHOLDER = re.compile(r"{{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
 REQUIRED_LINES = (
     "greeting",
     "recording_notice",
+    "greeting_closed_messages",
+    "greeting_closed_booking",
+    "closed_message_offer",
+    "after_hours_forwarding",
     "transfer_connecting",
     "transfer_unavailable",
     "transfer_failed",
@@ -41,6 +45,11 @@ REQUIRED_LINES = (
 )
 
 
+# Lines filled at call time with more than the profile (`{{opens}}`): not in `filled_lines`.
+TIMED_LINES = frozenset({"greeting_closed_messages", "greeting_closed_booking"})
+AFTER_HOURS_NOTES = ("open", "closed_take_messages", "closed_book_and_message")
+
+
 class PromptError(ValueError):
     """A prompt file is missing, malformed, or has a placeholder nobody fills."""
 
@@ -59,14 +68,24 @@ class Prompts:
 
     system_template: str
     lines: dict[str, str]
+    # after_hours.yaml: what the system prompt says about the business being open or closed.
+    after_hours: dict[str, str] = field(default_factory=dict)
 
-    def line(self, name: str, profile: BusinessProfile) -> str:
-        """A fixed spoken line, filled in for this business."""
-        return fill(self.lines[name], _profile_values(profile), source=f"lines.yaml:{name}")
+    def line(self, name: str, profile: BusinessProfile, **more: str) -> str:
+        """A fixed spoken line, filled in for this business (and `more` values, for
+        `TIMED_LINES`)."""
+        values = {**_profile_values(profile), **more}
+        return fill(self.lines[name], values, source=f"lines.yaml:{name}")
 
     def filled_lines(self, profile: BusinessProfile) -> dict[str, str]:
-        """Every fixed line filled in for this business (what a call hands its tools)."""
-        return {name: self.line(name, profile) for name in self.lines}
+        """Every fixed line filled in for this business (what a call hands its tools).
+
+        `TIMED_LINES` are left out (they are filled at call time), but still tried here, so a
+        placeholder nobody fills fails at start-up, not mid-call.
+        """
+        for name in TIMED_LINES & self.lines.keys():
+            self.line(name, profile, opens="tomorrow at 9 AM")
+        return {name: self.line(name, profile) for name in self.lines if name not in TIMED_LINES}
 
     def greeting(self, profile: BusinessProfile) -> str:
         """The first thing Zylin says, with the recording notice when calls are recorded."""
@@ -88,7 +107,19 @@ def load_prompts(directory: Path = PROMPTS_DIR) -> Prompts:
     missing = [name for name in REQUIRED_LINES if not isinstance(lines.get(name), str)]
     if missing:
         raise PromptError(f"{directory / 'lines.yaml'} lacks line(s): {', '.join(missing)}")
-    return Prompts(system_template=system, lines={k: str(v) for k, v in lines.items()})
+    try:
+        notes = yaml.safe_load((directory / "after_hours.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PromptError(f"cannot read {directory / 'after_hours.yaml'}: {exc}") from None
+    if not isinstance(notes, dict) or any(
+        not isinstance(notes.get(n), str) for n in AFTER_HOURS_NOTES
+    ):
+        raise PromptError(f"{directory / 'after_hours.yaml'} needs {', '.join(AFTER_HOURS_NOTES)}")
+    return Prompts(
+        system_template=system,
+        lines={k: str(v) for k, v in lines.items()},
+        after_hours={k: str(v) for k, v in notes.items()},
+    )
 
 
 def _profile_values(profile: BusinessProfile) -> dict[str, str]:
@@ -113,6 +144,7 @@ def render_system_prompt(
         "hours": "\n".join(f"  - {line}" for line in profile.hours_in_words()),
         "services": services,
         "faq": faq,
+        "open_now": _open_now(prompts, profile, now),
         "caller_context": (
             "The caller's phone number is known, so bookings are made under it."
             if caller_known
@@ -120,3 +152,15 @@ def render_system_prompt(
         ),
     }
     return fill(prompts.system_template, values, source="system.md")
+
+
+def _open_now(prompts: Prompts, profile: BusinessProfile, now: datetime) -> str:
+    """Whether the business is open as the call starts, and what that allows (after_hours)."""
+    if profile.open_at(now):
+        name = "open"
+    elif profile.after_hours.mode.books:
+        name = "closed_book_and_message"
+    else:  # take_messages, or forward when the call reached Zylin anyway
+        name = "closed_take_messages"
+    opens = profile.opens_again_in_words(now)
+    return fill(prompts.after_hours[name], {"opens": opens}, source=f"after_hours.yaml:{name}")

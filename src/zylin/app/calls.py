@@ -9,12 +9,18 @@ from fastapi.responses import Response
 from loguru import logger
 
 from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
+from zylin.business.after_hours import E164, AfterHoursMode
 from zylin.call.capacity import reserve_slot
 from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
 from zylin.end_reason import EndReason
-from zylin.fallback import legacy_redirect_twiml
+from zylin.fallback import dial_done_url, legacy_redirect_twiml
 from zylin.state import AppState
-from zylin.telephony import mask_phone, stream_url_from_public, twiml_connect_stream
+from zylin.telephony import (
+    mask_phone,
+    stream_url_from_public,
+    twiml_connect_stream,
+    twiml_forward,
+)
 from zylin.telephony.screening import record_screened, screen_incoming, twiml_reject
 
 VOICE_PATHS = ("/twilio/voice", "/api/twilio/voice")  # the second: the original design's path
@@ -78,6 +84,8 @@ def _voice_webhook(path: str) -> Callable[[Request], Awaitable[Response]]:
             return Response("missing CallSid", status_code=400)
         if (refused := await _screened(state, call_sid, form)) is not None:
             return refused
+        if (forwarded := await _forward_after_hours(request, state, call_sid, form)) is not None:
+            return forwarded
         if state.draining:
             logger.bind(call_sid=call_sid).warning("Shutting down: legacy path")
             twiml = legacy_redirect_twiml(settings.public_url, reason="shutdown")
@@ -120,3 +128,35 @@ async def _screened(state: AppState, call_sid: str, form: dict[str, str]) -> Res
     )
     state.metrics.calls_total.labels(end_reason=EndReason.SCREENED.value).inc()
     return Response(twiml_reject(), media_type="application/xml")
+
+
+async def _forward_after_hours(
+    request: Request, state: AppState, call_sid: str, form: dict[str, str]
+) -> Response | None:
+    """Outside opening hours in `forward` mode: `<Dial>` the profile's `forward_to`, and take a
+    message (the transfer's dial-done webhook) if nobody answers. None otherwise."""
+    profile, now = state.profile, state.now()
+    rules = profile.after_hours
+    if rules.mode != AfterHoursMode.FORWARD or rules.forward_to is None or profile.open_at(now):
+        return None
+    caller, called = form.get("From") or None, form.get("To") or None
+    log = logger.bind(call_sid=call_sid)
+    log.info(f"After hours: forwarding a call from {mask_phone(caller)}")
+    try:
+        await state.repository.create_call(
+            call_sid, caller_phone=caller, called_phone=called, started_at=now
+        )
+        await state.repository.add_action(call_sid, "after_hours", {"mode": rules.mode.value})
+    except Exception as exc:  # the call is forwarded all the same
+        log.error(f"After-hours forward not recorded: {exc}")
+    # The person it rings sees who is calling (Twilio allows the caller's own number when
+    # forwarding an incoming call); a withheld number shows the business's.
+    caller_id = caller if caller and E164.match(caller) else called
+    twiml = twiml_forward(
+        state.prompts.line("after_hours_forwarding", profile),
+        rules.forward_to,
+        caller_id=caller_id,
+        timeout_secs=rules.forward_ring_secs,
+        action_url=dial_done_url(public_base(request, state)),
+    )
+    return Response(twiml, media_type="application/xml")

@@ -12,6 +12,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from zylin.business.after_hours import (
+    AfterHours,
+    days_from,
+    first_opening_after,
+    opens_in_words,
+)
 from zylin.business.screening import ScreeningRules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -132,6 +138,9 @@ class BusinessProfile(BaseModel):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     screening: ScreeningRules = Field(default_factory=ScreeningRules)
+    after_hours: AfterHours = Field(default_factory=AfterHours)
+    # Holidays and other days the business is closed, in its own timezone (YYYY-MM-DD).
+    closed_dates: list[date] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -178,15 +187,45 @@ class BusinessProfile(BaseModel):
                 return service
         return None
 
+    def closed_on(self, day: date) -> bool:
+        """Whether `day` is one of the closed dates (holidays)."""
+        return day in self.closed_dates or day in self.after_hours.closed_dates
+
     def opening_on(self, day: date) -> OpenRange | None:
-        """Opening hours on a date, or None when closed."""
+        """Opening hours on a date, or None when closed (that weekday, or a closed date)."""
+        if self.closed_on(day):
+            return None
         return self.hours.get(WEEKDAYS[day.weekday()])
+
+    def open_at(self, moment: datetime) -> bool:
+        """Whether the business is open at `moment` (its timezone, hours and closed dates)."""
+        local = moment.astimezone(self.tz)
+        window = self.opening_on(local.date())
+        return window is not None and window.opens <= local.time() < window.closes
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """When the business next opens after `moment` (local time), None if never soon."""
+        local = moment.astimezone(self.tz)
+        hours_on = {
+            day: (w.opens, w.closes) if (w := self.opening_on(day)) else None
+            for day in days_from(local.date())
+        }
+        return first_opening_after(local, hours_on)
+
+    def opens_again_in_words(self, moment: datetime) -> str:
+        """ "tomorrow at 9 AM" and the like, for a closed business's greeting."""
+        opening = self.next_opening(moment)
+        if opening is None:
+            return "as soon as we can"
+        return opens_in_words(opening, moment.astimezone(self.tz))
 
     def owner_reachable_at(self, moment: datetime) -> bool:
         """Whether a transfer to the owner may ring now (transfer hours, else opening hours)."""
         local = moment.astimezone(self.tz)
         week = self.transfer_hours if self.transfer_hours is not None else self.hours
         window = week.get(WEEKDAYS[local.weekday()])
+        if self.closed_on(local.date()):
+            return False
         return window is not None and window.opens <= local.time() < window.closes
 
     def hours_in_words(self) -> list[str]:

@@ -38,3 +38,17 @@ def twiml_dial(
     response.dial(number, timeout=int(timeout_secs), caller_id=caller_id, action=fallback_url)
     response.say(say)
     return response.to_xml()
+
+
+def twiml_forward(
+    say: str, number: str, *, caller_id: str | None, timeout_secs: int, action_url: str
+) -> str:
+    """TwiML that says `say` and sends the call on to `number` (after-hours forwarding);
+    Twilio then POSTs `action_url` with `DialCallStatus`, which takes a message if nobody
+    answered."""
+    response = VoiceResponse()
+    response.say(say)
+    response.dial(
+        number, timeout=int(timeout_secs), caller_id=caller_id, action=action_url, method="POST"
+    )
+    return response.to_xml()
