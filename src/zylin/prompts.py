@@ -21,6 +21,9 @@ REQUIRED_LINES = (
     "greeting_closed_booking",
     "closed_message_offer",
     "after_hours_forwarding",
+    "transfer_whisper",
+    "transfer_whisper_keypad",
+    "transfer_whisper_declined",
     "transfer_connecting",
     "transfer_unavailable",
     "transfer_failed",
@@ -45,8 +48,12 @@ REQUIRED_LINES = (
 )
 
 
-# Lines filled at call time with more than the profile (`{{opens}}`): not in `filled_lines`.
-TIMED_LINES = frozenset({"greeting_closed_messages", "greeting_closed_booking"})
+# Lines filled at call time with more than the profile, with sample values to check them by.
+TIMED_LINES: dict[str, dict[str, str]] = {
+    "greeting_closed_messages": {"opens": "tomorrow at 9 AM"},
+    "greeting_closed_booking": {"opens": "tomorrow at 9 AM"},
+    "transfer_whisper": {"summary": "Alex Tester about moving Friday's cleaning"},
+}
 AFTER_HOURS_NOTES = ("open", "closed_take_messages", "closed_book_and_message")
 
 
@@ -83,8 +90,8 @@ class Prompts:
         `TIMED_LINES` are left out (they are filled at call time), but still tried here, so a
         placeholder nobody fills fails at start-up, not mid-call.
         """
-        for name in TIMED_LINES & self.lines.keys():
-            self.line(name, profile, opens="tomorrow at 9 AM")
+        for name in TIMED_LINES.keys() & self.lines.keys():
+            self.line(name, profile, **TIMED_LINES[name])
         return {name: self.line(name, profile) for name in self.lines if name not in TIMED_LINES}
 
     def greeting(self, profile: BusinessProfile) -> str:

@@ -21,6 +21,7 @@ from zylin.fallback.steps import (
     transcribe_recording,
     turn_number,
 )
+from zylin.fallback.transfer import TransferRef, transfer_outcome, transfer_router
 from zylin.fallback.turn import LegacyTurn, public_base, twiml_response
 from zylin.fallback.twiml import (
     DIAL_DONE_PATH,
@@ -133,6 +134,8 @@ def legacy_router(
             state.metrics.calls_total.labels(end_reason=EndReason.SCREENED.value).inc()
         return because
 
+    router.include_router(transfer_router(signed_form))  # a warm transfer's owner side
+
     for path in ENTRY_PATHS:  # each signature-checked against its own URL
         router.add_api_route(path, _at(path, voice_legacy), methods=["POST"])
 
@@ -199,11 +202,19 @@ def legacy_router(
         if isinstance(t, Response):
             return t
         status = t.form.get("DialCallStatus", "")
-        await t.action("transfer_result", {"dial_status": status})
-        if status in ("completed", "answered"):
+        ref = TransferRef.of(request)
+        if ref is None:  # a plain <Dial> (after-hours forward): Twilio's status decides
+            await t.action("transfer_result", {"dial_status": status})
+            connected = status in ("completed", "answered")
+        else:  # a warm transfer: only the owner's "1" connects, whatever the dial status says
+            result = transfer_outcome(t.detail.actions if t.detail else [], ref.escalation_id)
+            await t.action("transfer_result", {"dial_status": status, **result})
+            await t.safe("record the transfer", record_transfer(t, result))
+            connected = result["outcome"] == "accepted"
+        if connected:
             await t.finish(EndReason.TRANSFERRED)
             return twiml_response(hang_up())
-        t.log.info(f"Transfer not answered ({status or 'unknown'}): taking a message")
+        t.log.info(f"Transfer not taken ({status or 'unknown'}): taking a message")
         return await t.ask_for_message(t.line("transfer_leave_message"))
 
     @router.post(STATUS_PATH)
@@ -233,3 +244,11 @@ def _at(
         return await handler(request, path)
 
     return route
+
+
+async def record_transfer(t: LegacyTurn, result: dict[str, object]) -> None:
+    """The transfer's outcome on the call record itself (`extra.transfers`), for the owner."""
+    call = t.detail.call if t.detail else None
+    extra = dict(call.extra or {}) if call else {}
+    extra["transfers"] = [*extra.get("transfers", []), {"offered": True, **result}]
+    await t.state.repository.update_call(t.call_sid, extra=extra)
