@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import Response
 from loguru import logger
 
+from zylin.app.profile_refresh import refresh_profile
 from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
 from zylin.business.after_hours import E164, AfterHoursMode
 from zylin.call.capacity import reserve_slot
@@ -64,6 +65,7 @@ def calls_router() -> APIRouter:
             await websocket.close(code=CLOSE_POLICY_VIOLATION)
             return
         await websocket.accept()
+        refresh_profile(websocket.app.state)  # this worker may not have seen the webhook
         await run_call(websocket, token, state)
 
     return router
@@ -74,6 +76,7 @@ def _voice_webhook(path: str) -> Callable[[Request], Awaitable[Response]]:
     its own; every path answers the same TwiML."""
 
     async def voice(request: Request) -> Response:
+        refresh_profile(request.app.state)
         state: AppState = request.app.state.zylin
         settings = state.settings
         form = await signed_form(request, state, path)

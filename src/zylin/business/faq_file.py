@@ -1,0 +1,122 @@
+"""Adding a question and its answer to the profile file's `faq:`, keeping the owner's file as
+they wrote it (comments, order), validated before it is written, with a backup of the old one."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from loguru import logger
+from pydantic import ValidationError
+
+from zylin.business.profile import BusinessProfile, Faq, ProfileError
+
+MAX_QUESTION = 300
+MAX_ANSWER = 1000
+_FAQ_KEY = re.compile(r"^faq:\s*(#.*)?$")
+_TOP_LEVEL = re.compile(r"^[^\s#-]")
+
+
+def clean_entry(question: str, answer: str) -> Faq:
+    """The entry to add, or `ValueError` saying what is wrong (in words for the owner)."""
+    q, a = " ".join(question.split()), " ".join(answer.split())
+    if not 3 <= len(q) <= MAX_QUESTION:
+        raise ValueError(f"The question must be 3 to {MAX_QUESTION} characters.")
+    if not 1 <= len(a) <= MAX_ANSWER:
+        raise ValueError(f"The answer must be 1 to {MAX_ANSWER} characters.")
+    return Faq(q=q, a=a)
+
+
+def add_faq_entry(path: Path, question: str, answer: str, *, now: datetime) -> Path:
+    """Append `question` / `answer` to the profile's FAQ; returns the backup of the old file.
+
+    The entry is inserted as one line at the end of the `faq:` block, so the rest of the file
+    stays byte for byte. The new file must load as a valid profile whose FAQ is the old one plus
+    this entry, else nothing is written.
+
+    Raises:
+        ValueError: the entry is empty or too long, or the file would not be a valid profile.
+    """
+    entry = clean_entry(question, answer)
+    old_text = path.read_text(encoding="utf-8")
+    old = _load(old_text, path)
+    wanted = [*old.get("faq", []), {"q": entry.q, "a": entry.a}]
+    new_text = _with_entry(old_text, entry)
+    if new_text is None or _load(new_text, path).get("faq") != wanted:
+        # The FAQ is written in a way we do not edit in place (flow style, anchors...): write
+        # the whole profile out again. Comments are lost, the backup keeps them.
+        logger.warning(f"{path}: FAQ rewritten as a whole (comments are kept in the backup)")
+        new_text = yaml.safe_dump({**old, "faq": wanted}, sort_keys=False, allow_unicode=True)
+    _validate(new_text, path)
+    backup = path.with_name(f"{path.name}.{now:%Y%m%d-%H%M%S}.bak")
+    shutil.copy2(path, backup)
+    _replace(path, new_text)
+    logger.info(f"Added a FAQ entry to {path} (backup {backup.name})")
+    return backup
+
+
+def _entry_line(entry: Faq, indent: str) -> str:
+    # JSON strings are valid YAML double-quoted scalars: any quote or colon is safe.
+    return f"{indent}- {{q: {json.dumps(entry.q)}, a: {json.dumps(entry.a)}}}"
+
+
+def _with_entry(text: str, entry: Faq) -> str | None:
+    """`text` with the entry inserted after the last item of a block-style `faq:`; None if
+    the FAQ is not written that way."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _FAQ_KEY.match(line)), None)
+    if start is None:
+        if any(line.startswith("faq:") for line in lines):
+            return None  # flow style, e.g. `faq: []`
+        tail = "" if text.endswith("\n") or not text else "\n"
+        return f"{text}{tail}faq:\n{_entry_line(entry, '  ')}\n"
+    last, indent = start, "  "
+    for i in range(start + 1, len(lines)):
+        line = lines[i]
+        if _TOP_LEVEL.match(line):
+            break
+        stripped = line.lstrip()
+        if stripped and not stripped.startswith("#"):
+            last = i
+            if stripped.startswith("- ") and last == i:
+                indent = line[: len(line) - len(stripped)]
+    lines.insert(last + 1, _entry_line(entry, indent))
+    return "\n".join(lines) + "\n"
+
+
+def _load(text: str, path: Path) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must be a mapping of fields")
+    return data
+
+
+def _validate(text: str, path: Path) -> None:
+    try:
+        BusinessProfile.model_validate(_load(text, path))
+    except ValidationError as exc:
+        raise ProfileError(
+            f"{path} would not be a valid profile: {exc.errors()[0]['msg']}"
+        ) from None
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written profile."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        shutil.copymode(path, temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
