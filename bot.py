@@ -24,6 +24,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
+from processors.language_switch import LanguageSwitch
 from processors.playback_marks import PlaybackMarks
 from tools import ALL_TOOLS
 from tools.common import record_action
@@ -31,6 +32,7 @@ from tools.escalation import escalate
 from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
+from zylin.call.language import record_language, use_language
 from zylin.call.opening import greeting_for, tools_for
 from zylin.call.playout import PushFrame
 from zylin.call.record.latency import latency_observer
@@ -97,12 +99,7 @@ def build_worker(
             )
 
     guard = CallGuard(
-        lines=GuardLines(
-            still_there=ctx.lines["still_there"],
-            silence_goodbye=ctx.lines["silence_goodbye"],
-            max_duration_goodbye=ctx.lines["max_duration_goodbye"],
-            no_speech_goodbye=ctx.lines["no_speech_goodbye"],
-        ),
+        lines=_guard_lines(ctx.lines),
         max_call_secs=settings.max_call_secs,
         silence_secs=settings.silence_prompt_secs,
         on_probe_heard=ctx.heard.heard,
@@ -136,9 +133,21 @@ def build_worker(
             faults.service_recovered(Service.LLM)
             faults.service_recovered(Service.TTS)
 
+    async def switch_language(code: str) -> None:
+        use_language(ctx, prompts, code)
+        guard.set_lines(_guard_lines(ctx.lines))
+        await record_language(ctx, code)
+
+    languages = ctx.profile.languages
+    follow_language = (
+        [LanguageSwitch(languages=languages, voices=ctx.profile.voices, on_switch=switch_language)]
+        if len(languages) > 1
+        else []
+    )
     processors: list[FrameProcessor] = [
         transport.input(),
         services.stt,
+        *follow_language,
         user,
         services.llm,
         Keypad(on_zero=on_zero),
@@ -178,6 +187,15 @@ def build_worker(
         await worker.cancel(reason="caller hung up")
 
     return worker
+
+
+def _guard_lines(lines: dict[str, str]) -> GuardLines:
+    return GuardLines(
+        still_there=lines["still_there"],
+        silence_goodbye=lines["silence_goodbye"],
+        max_duration_goodbye=lines["max_duration_goodbye"],
+        no_speech_goodbye=lines["no_speech_goodbye"],
+    )
 
 
 def _tool_outcome(result: object) -> str:

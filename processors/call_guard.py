@@ -147,6 +147,10 @@ class CallGuard(FrameProcessor):
             await self._cancel_empty_check()
         await self.push_frame(frame, direction)
 
+    def set_lines(self, lines: GuardLines) -> None:
+        """Speak these lines from now on (the caller switched language)."""
+        self._lines = lines
+
     @property
     def _ended(self) -> bool:
         return self._ending or self._is_ending()

@@ -77,22 +77,47 @@ class Prompts:
     lines: dict[str, str]
     # after_hours.yaml: what the system prompt says about the business being open or closed.
     after_hours: dict[str, str] = field(default_factory=dict)
+    # lines.<language>.yaml: the same lines in other languages (`lines` is English).
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def line(self, name: str, profile: BusinessProfile, **more: str) -> str:
+    def lines_in(self, language: str) -> dict[str, str]:
+        """The fixed lines in `language` (PromptError if there is no `lines.<language>.yaml`)."""
+        if language == "en":
+            return self.lines
+        if language not in self.translations:
+            raise PromptError(f"no prompts/lines.{language}.yaml for the profile's {language}")
+        return self.translations[language]
+
+    def line(
+        self, name: str, profile: BusinessProfile, *, language: str | None = None, **more: str
+    ) -> str:
         """A fixed spoken line, filled in for this business (and `more` values, for
-        `TIMED_LINES`)."""
+        `TIMED_LINES`), in `language` (default: the profile's first)."""
+        language = language or profile.languages[0]
         values = {**_profile_values(profile), **more}
-        return fill(self.lines[name], values, source=f"lines.yaml:{name}")
+        table = self.lines_in(language)
+        source = "lines.yaml" if language == "en" else f"lines.{language}.yaml"
+        return fill(table[name], values, source=f"{source}:{name}")
 
-    def filled_lines(self, profile: BusinessProfile) -> dict[str, str]:
-        """Every fixed line filled in for this business (what a call hands its tools).
+    def filled_lines(self, profile: BusinessProfile, language: str | None = None) -> dict[str, str]:
+        """Every fixed line filled in for this business (what a call hands its tools), in
+        `language` (default: the profile's first).
 
         `TIMED_LINES` are left out (they are filled at call time), but still tried here, so a
-        placeholder nobody fills fails at start-up, not mid-call.
+        placeholder nobody fills fails at start-up, not mid-call; so is every language of the
+        profile.
         """
-        for name in TIMED_LINES.keys() & self.lines.keys():
-            self.line(name, profile, **TIMED_LINES[name])
-        return {name: self.line(name, profile) for name in self.lines if name not in TIMED_LINES}
+        for code in profile.languages:
+            for name in TIMED_LINES.keys() & self.lines_in(code).keys():
+                self.line(name, profile, language=code, **TIMED_LINES[name])
+            for name in self.lines_in(code).keys() - TIMED_LINES.keys():
+                self.line(name, profile, language=code)
+        language = language or profile.languages[0]
+        return {
+            name: self.line(name, profile, language=language)
+            for name in self.lines
+            if name not in TIMED_LINES
+        }
 
     def greeting(self, profile: BusinessProfile) -> str:
         """The first thing Zylin says, with the recording notice when calls are recorded."""
@@ -126,7 +151,26 @@ def load_prompts(directory: Path = PROMPTS_DIR) -> Prompts:
         system_template=system,
         lines={k: str(v) for k, v in lines.items()},
         after_hours={k: str(v) for k, v in notes.items()},
+        translations=_translations(directory, set(lines)),
     )
+
+
+def _translations(directory: Path, names: set[str]) -> dict[str, dict[str, str]]:
+    """Every `lines.<language>.yaml`; each must have every line `lines.yaml` has."""
+    found = {}
+    for path in sorted(directory.glob("lines.*.yaml")):
+        language = path.name.split(".")[1]
+        try:
+            table = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise PromptError(f"cannot read {path}: {exc}") from None
+        if not isinstance(table, dict):
+            raise PromptError(f"{path} must map line names to text")
+        missing = sorted(name for name in names if not isinstance(table.get(name), str))
+        if missing:
+            raise PromptError(f"{path} lacks line(s): {', '.join(missing)}")
+        found[language] = {k: str(v) for k, v in table.items()}
+    return found
 
 
 def _profile_values(profile: BusinessProfile) -> dict[str, str]:
@@ -152,6 +196,7 @@ def render_system_prompt(
         "services": services,
         "faq": faq,
         "open_now": _open_now(prompts, profile, now),
+        "languages": _languages(profile),
         "caller_context": (
             "The caller's phone number is known, so bookings are made under it."
             if caller_known
@@ -171,3 +216,29 @@ def _open_now(prompts: Prompts, profile: BusinessProfile, now: datetime) -> str:
         name = "closed_take_messages"
     opens = profile.opens_again_in_words(now)
     return fill(prompts.after_hours[name], {"opens": opens}, source=f"after_hours.yaml:{name}")
+
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "zh": "Chinese",
+    "ja": "Japanese",
+}
+
+
+def _languages(profile: BusinessProfile) -> str:
+    """Which language to speak: the profile's one, or the caller's among its `languages`."""
+    names = [LANGUAGE_NAMES.get(code, code) for code in profile.languages]
+    if len(names) == 1:
+        return f"Speak {names[0]}."
+    return (
+        f"Callers may speak {', '.join(names[:-1])} or {names[-1]}. Always reply in the "
+        f"language the caller last spoke, and use it for tool arguments meant for people. "
+        f"Start in {names[0]}."
+    )

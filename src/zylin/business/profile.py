@@ -10,7 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from zylin.business.after_hours import (
     AfterHours,
@@ -31,6 +38,7 @@ WEEKDAY_NAMES = {
     "sun": "Sunday",
 }
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
@@ -139,6 +147,9 @@ class BusinessProfile(BaseModel):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     screening: ScreeningRules = Field(default_factory=ScreeningRules)
     after_hours: AfterHours = Field(default_factory=AfterHours)
+    # Languages callers may speak (ISO 639-1), the first one greets; a TTS voice per language.
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
+    voices: dict[str, str] = Field(default_factory=dict)
     # Holidays and other days the business is closed, in its own timezone (YYYY-MM-DD).
     closed_dates: list[date] = Field(default_factory=list)
 
@@ -164,6 +175,24 @@ class BusinessProfile(BaseModel):
     @classmethod
     def _week(cls, value: object) -> object:
         return None if value is None else _parse_week(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [str(code).strip().lower() for code in value]
+        bad = [code for code in codes if not _LANGUAGE.match(code)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: use two-letter language codes such as en, es")
+        if len(set(codes)) != len(codes):
+            raise ValueError("a language is listed twice")
+        return codes
+
+    @model_validator(mode="after")
+    def _voices_for_languages(self) -> BusinessProfile:
+        unknown = sorted(set(self.voices) - set(self.languages))
+        if unknown:
+            raise ValueError(f"voices for {', '.join(unknown)}, which is not in languages")
+        return self
 
     @field_validator("services")
     @classmethod
