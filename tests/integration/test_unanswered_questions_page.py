@@ -84,3 +84,39 @@ async def test_questions_are_listed_grouped_and_one_click_adds_them_to_the_faq(
             assert "Q: Do you do root canals? A: Yes, on Tuesdays." in prompt
             after = (await client.get("/dashboard/questions", headers=owner)).text
             assert "root canal" not in after and "wheelchair" in after
+
+
+async def test_every_worker_picks_up_an_edited_profile_for_new_calls(tmp_path: Path) -> None:
+    """Another worker process added a FAQ entry, or the owner edited the file: the next call
+    this process answers uses it; an edit that does not validate is not used."""
+    from tests.harness import ACCOUNT_SID, AUTH_TOKEN
+    from zylin.business.faq_file import add_faq_entry
+    from zylin.telephony import SignatureChecker
+
+    profile_path = tmp_path / "profile.yaml"
+    shutil.copy(ROOT / "business" / "example_profile.yaml", profile_path)
+    signer = SignatureChecker(AUTH_TOKEN)
+    async with running_fakes() as fakes:
+        settings = cloud_settings(fakes, tmp_path, business_profile=profile_path)
+        async with (
+            running_server(settings, now=lambda: NOW) as server,
+            httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+        ):
+
+            async def incoming_call(n: int) -> None:
+                form = {"CallSid": f"CA{n:032x}", "AccountSid": ACCOUNT_SID, "From": "+15550100"}
+                signature = signer.sign(server.url + "/twilio/voice", form)
+                answer = await client.post(
+                    "/twilio/voice", data=form, headers={"X-Twilio-Signature": signature}
+                )
+                assert answer.status_code == 200
+
+            await incoming_call(1)
+            add_faq_entry(profile_path, "Do you do root canals?", "Yes.", now=NOW)
+            await incoming_call(2)
+            assert server.state.profile.faq[-1].q == "Do you do root canals?"
+
+            profile_path.write_text(profile_path.read_text() + "timezone: Mars/Olympus\n")
+            await incoming_call(3)  # not valid: the last good profile stays
+            assert server.state.profile.timezone == "America/New_York"
+            assert server.state.profile.faq[-1].q == "Do you do root canals?"
