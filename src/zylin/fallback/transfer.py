@@ -96,32 +96,20 @@ def transfer_router(signed_form: SignedForm) -> APIRouter:
             return opened_
         state, ref, _form = opened_
         log = logger.bind(call_sid=ref.call_sid)
-        repository = state.repository
-        escalation = await _escalation(state, ref)
-        if escalation is None:
-            log.warning(f"Whisper for unknown escalation {ref.escalation_id}: not connecting")
-            return twiml_response(hang_up())
-        detail = await repository.get_call_by_sid(ref.call_sid)
-        offered = next(
-            (
-                a
-                for a in (detail.actions if detail else [])
-                if a.kind == OFFERED and (a.detail or {}).get("escalation_id") == ref.escalation_id
-            ),
-            None,
-        )
-        now = state.now()
-        answer_secs = (
-            round((now - offered.created_at).total_seconds(), 1) if offered is not None else None
-        )
-        await repository.add_action(
-            ref.call_sid, ANSWERED, {"escalation_id": ref.escalation_id, "answer_secs": answer_secs}
-        )
-        log.info(f"The owner answered the transfer after {answer_secs} s: whispering the summary")
+        try:
+            escalation = await _escalation(state, ref)
+            if escalation is None:
+                log.warning(f"Whisper for unknown escalation {ref.escalation_id}: not connecting")
+                return twiml_response(hang_up())
+            answer_secs = await _answered(state, ref)
+            log.info(f"The owner answered after {answer_secs} s: whispering the summary")
+        except Exception as exc:  # the owner still hears who it is, in general words
+            log.error(f"Transfer record unavailable ({exc}); whispering without the summary")
+            escalation = None
         profile, prompts = state.profile, state.prompts
         summary = (
             escalation.reason
-            if escalation.source == "llm"
+            if escalation is not None and escalation.source == "llm"
             else prompts.line("transfer_whisper_keypad", profile)
         )
         answer_url = webhook_url(public_base(state), WHISPER_ANSWER_PATH, **ref.query())
@@ -142,14 +130,16 @@ def transfer_router(signed_form: SignedForm) -> APIRouter:
         state, ref, form = opened_
         digits = form.get("Digits", "")[:8]
         accepted = digits == ACCEPT_KEY
-        await state.repository.add_action(
-            ref.call_sid,
-            ACCEPTED if accepted else DECLINED,
-            {"escalation_id": ref.escalation_id, "digits": digits},
-        )
-        logger.bind(call_sid=ref.call_sid).info(
-            f"The owner {'accepted' if accepted else 'declined'} the transfer"
-        )
+        log = logger.bind(call_sid=ref.call_sid)
+        log.info(f"The owner {'accepted' if accepted else 'declined'} the transfer")
+        try:
+            await state.repository.add_action(
+                ref.call_sid,
+                ACCEPTED if accepted else DECLINED,
+                {"escalation_id": ref.escalation_id, "digits": digits},
+            )
+        except Exception as exc:  # the owner's choice stands; only its record is lost
+            log.error(f"Could not record the owner's answer: {exc}")
         if accepted:
             return twiml_response(connect())
         declined = state.prompts.line("transfer_whisper_declined", state.profile)
@@ -161,3 +151,22 @@ def transfer_router(signed_form: SignedForm) -> APIRouter:
 async def _escalation(state: AppState, ref: TransferRef) -> EscalationRecord | None:
     escalations = await state.repository.escalations_for_call(ref.call_sid)
     return next((e for e in escalations if e.id == ref.escalation_id), None)
+
+
+async def _answered(state: AppState, ref: TransferRef) -> float | None:
+    """Record that the owner picked up; returns the seconds since their phone started ringing
+    (the `transfer_offered` action), None if that is not known."""
+    detail = await state.repository.get_call_by_sid(ref.call_sid)
+    offered = next(
+        (
+            a
+            for a in (detail.actions if detail else [])
+            if a.kind == OFFERED and (a.detail or {}).get("escalation_id") == ref.escalation_id
+        ),
+        None,
+    )
+    answer_secs = round((state.now() - offered.created_at).total_seconds(), 1) if offered else None
+    await state.repository.add_action(
+        ref.call_sid, ANSWERED, {"escalation_id": ref.escalation_id, "answer_secs": answer_secs}
+    )
+    return answer_secs
