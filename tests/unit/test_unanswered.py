@@ -129,3 +129,12 @@ def test_a_bad_entry_changes_nothing(
     with pytest.raises(ValueError, match=message):
         add_faq_entry(path, question, answer, now=T0)
     assert path.read_text() == before and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_spanish_call_counts_too() -> None:
+    detail = call(
+        2,
+        ("user", "¿Hacen endodoncias los sábados?"),
+        ("assistant", "No estoy segura, pero puedo tomar un mensaje."),
+    )
+    assert [u.question for u in unanswered_in(detail)] == ["¿Hacen endodoncias los sábados?"]

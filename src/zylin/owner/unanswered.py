@@ -20,16 +20,19 @@ _NOT_KNOWN = re.compile(
     r"|(?:isn't|is not|not) (?:something )?(?:in|on) (?:my|the) (?:information|list|notes)"
     r"|i can(?:'t|not| not) (?:answer|say|tell you)"
     r"|(?:take|leave) a message"
+    # Spanish (languages: [en, es]).
+    r"|no (?:lo )?sé|no estoy segur[oa]|no tengo (?:esa|esta|la) informaci[oó]n"
+    r"|(?:tomar|dejar|tomarle) un mensaje"
     r")\b",
     re.IGNORECASE,
 )
 # The caller wanted a message or a person anyway: offering one is an answer, not a gap.
 _WANTED_MESSAGE = re.compile(
     r"\b(message|call me back|call back|speak (?:to|with)|talk (?:to|with)|person|human|"
-    r"someone|owner|manager|receptionist)\b",
+    r"someone|owner|manager|receptionist|mensaje|hablar con|persona|due[nñ]o)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"[\w']+")
 _STOPWORDS = frozenset(
     [
         "a",
