@@ -4,18 +4,14 @@ they wrote it (comments, order), validated before it is written, with a backup o
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from loguru import logger
-from pydantic import ValidationError
 
-from zylin.business.profile import BusinessProfile, Faq, ProfileError
+from zylin.business.profile import Faq
+from zylin.business.profile_file import dump_whole, load_mapping, write_profile
 
 MAX_QUESTION = 300
 MAX_ANSWER = 1000
@@ -45,18 +41,15 @@ def add_faq_entry(path: Path, question: str, answer: str, *, now: datetime) -> P
     """
     entry = clean_entry(question, answer)
     old_text = path.read_text(encoding="utf-8")
-    old = _load(old_text, path)
+    old = load_mapping(old_text, path)
     wanted = [*old.get("faq", []), {"q": entry.q, "a": entry.a}]
     new_text = _with_entry(old_text, entry)
-    if new_text is None or _load(new_text, path).get("faq") != wanted:
+    if new_text is None or load_mapping(new_text, path).get("faq") != wanted:
         # The FAQ is written in a way we do not edit in place (flow style, anchors...): write
         # the whole profile out again. Comments are lost, the backup keeps them.
         logger.warning(f"{path}: FAQ rewritten as a whole (comments are kept in the backup)")
-        new_text = yaml.safe_dump({**old, "faq": wanted}, sort_keys=False, allow_unicode=True)
-    _validate(new_text, path)
-    backup = path.with_name(f"{path.name}.{now:%Y%m%d-%H%M%S}.bak")
-    shutil.copy2(path, backup)
-    _replace(path, new_text)
+        new_text = dump_whole({**old, "faq": wanted})
+    _profile, backup = write_profile(path, new_text, now=now)
     logger.info(f"Added a FAQ entry to {path} (backup {backup.name})")
     return backup
 
@@ -88,35 +81,3 @@ def _with_entry(text: str, entry: Faq) -> str | None:
                 indent = line[: len(line) - len(stripped)]
     lines.insert(last + 1, _entry_line(entry, indent))
     return "\n".join(lines) + "\n"
-
-
-def _load(text: str, path: Path) -> dict:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must be a mapping of fields")
-    return data
-
-
-def _validate(text: str, path: Path) -> None:
-    try:
-        BusinessProfile.model_validate(_load(text, path))
-    except ValidationError as exc:
-        raise ProfileError(
-            f"{path} would not be a valid profile: {exc.errors()[0]['msg']}"
-        ) from None
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written profile."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        shutil.copymode(path, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
