@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -84,7 +84,7 @@ async def tasks() -> AsyncIterator[CallTasks]:
 
 async def run_guard(
     tasks: CallTasks, frames: list[Frame], *, no_speech_secs: float, ends_itself: bool = False
-) -> tuple[list[Frame], CallEnd, list[str]]:
+) -> tuple[Sequence[Frame], CallEnd, list[str]]:
     end, heard = CallEnd(), AfterHeard(tasks)
     screened: list[str] = []
 
@@ -114,7 +114,7 @@ async def run_guard(
     return down, end, screened
 
 
-def spoken(frames: list[Frame]) -> list[str]:
+def spoken(frames: Sequence[Frame]) -> list[str]:
     return [f.text for f in frames if isinstance(f, TTSSpeakFrame)]
 
 

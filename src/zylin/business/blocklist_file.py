@@ -33,8 +33,7 @@ def set_blocklist(path: Path, numbers: list[str], *, now: datetime) -> BusinessP
     old_text = path.read_text(encoding="utf-8")
     old = load_mapping(old_text, path)
     new_text = _with_blocklist(old_text, wanted)
-    new = load_mapping(new_text, path) if new_text is not None else None
-    if new is None or ScreeningRules.model_validate(new.get("screening") or {}).blocklist != wanted:
+    if new_text is None or _blocklist_in(new_text, path) != wanted:
         logger.warning(f"{path}: rewritten as a whole to set the blocklist (backup kept)")
         screening = dict(old.get("screening") or {})
         screening["blocklist"] = wanted
@@ -42,6 +41,14 @@ def set_blocklist(path: Path, numbers: list[str], *, now: datetime) -> BusinessP
     profile, backup = write_profile(path, new_text, now=now)
     logger.info(f"Blocklist now has {len(wanted)} number(s) (backup {backup.name})")
     return profile
+
+
+def _blocklist_in(text: str, path: Path) -> list[str] | None:
+    screening = load_mapping(text, path).get("screening") or {}
+    try:
+        return ScreeningRules.model_validate(screening).blocklist
+    except ValidationError:
+        return None
 
 
 def _with_blocklist(text: str, numbers: list[str]) -> str | None:
