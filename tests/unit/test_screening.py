@@ -140,8 +140,10 @@ async def test_no_speech_after_the_greeting_is_screened_once_heard(tasks: CallTa
 
 
 @pytest.mark.timing
-@pytest.mark.parametrize("sign_of_life", ["speech", "keypress"])
-@pytest.mark.parametrize("when", ["during the greeting", "after it"])
+@pytest.mark.parametrize(
+    ("sign_of_life", "when"),
+    [("speech", "during the greeting"), ("keypress", "after it")],
+)
 async def test_speech_or_a_keypress_means_someone_is_there(
     tasks: CallTasks, sign_of_life: str, when: str
 ) -> None:
