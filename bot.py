@@ -25,12 +25,16 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from processors.call_guard import CallGuard, GuardLines
 from processors.keypad import Keypad
+from processors.language_switch import LanguageSwitch
 from processors.playback_marks import PlaybackMarks
 from tools import ALL_TOOLS
+from tools.common import record_action
 from tools.escalation import escalate
 from zylin.call.context import CallContext
 from zylin.call.fault_rules import Service
 from zylin.call.faults import CallFaults
+from zylin.call.language import record_language, use_language
+from zylin.call.opening import greeting_for, tools_for
 from zylin.call.playout import PushFrame
 from zylin.call.record.fan_out import FanOutObserver
 from zylin.call.record.latency import latency_observer
@@ -73,7 +77,7 @@ def build_worker(
     """The per-call pipeline; tests build the same one with other services and transports."""
     settings = ctx.settings
     aggregators = LLMContextAggregatorPair(
-        LLMContext(tools=list(ALL_TOOLS)),
+        LLMContext(tools=tools_for(ALL_TOOLS, ctx.profile, ctx.now())),
         user_params=LLMUserAggregatorParams(
             vad_analyzer=SharedSileroVADAnalyzer(
                 params=VADParams(stop_secs=settings.vad_stop_secs)
@@ -97,11 +101,7 @@ def build_worker(
             )
 
     guard = CallGuard(
-        lines=GuardLines(
-            still_there=ctx.lines["still_there"],
-            silence_goodbye=ctx.lines["silence_goodbye"],
-            max_duration_goodbye=ctx.lines["max_duration_goodbye"],
-        ),
+        lines=_guard_lines(ctx.lines),
         max_call_secs=settings.max_call_secs,
         silence_secs=settings.silence_prompt_secs,
         on_probe_heard=ctx.heard.heard,
@@ -109,6 +109,8 @@ def build_worker(
         say_goodbye=ctx.say_goodbye,
         is_ending=lambda: ctx.ending,
         on_empty_reply=lambda: faults.llm_gave_nothing(worker),
+        no_speech_secs=ctx.profile.screening.no_speech_secs,
+        on_no_speech=lambda: record_action(ctx, "screened", {"why": "no_speech"}),
     )
     replies = ReplyObserver(
         on_tool_result=lambda name, result: metrics.tool_call(name, _tool_outcome(result))
@@ -133,9 +135,21 @@ def build_worker(
             faults.service_recovered(Service.LLM)
             faults.service_recovered(Service.TTS)
 
+    async def switch_language(code: str) -> None:
+        use_language(ctx, prompts, code)
+        guard.set_lines(_guard_lines(ctx.lines))
+        await record_language(ctx, code)
+
+    languages = ctx.profile.languages
+    follow_language = (
+        [LanguageSwitch(languages=languages, voices=ctx.profile.voices, on_switch=switch_language)]
+        if len(languages) > 1
+        else []
+    )
     processors: list[FrameProcessor] = [
         transport.input(),
         services.stt,
+        *follow_language,
         user,
         *([] if recording is not None else [_caller_audio_stop()]),
         services.llm,
@@ -168,7 +182,7 @@ def build_worker(
 
     @transport.event_handler("on_client_connected")
     async def _greet(_transport, _client) -> None:
-        await worker.queue_frame(TTSSpeakFrame(prompts.greeting(ctx.profile)))
+        await worker.queue_frame(TTSSpeakFrame(greeting_for(prompts, ctx.profile, ctx.now())))
 
     @transport.event_handler("on_client_disconnected")
     async def _hung_up(_transport, _client) -> None:
@@ -190,6 +204,15 @@ def _caller_audio_stop() -> FunctionFilter:
         return not isinstance(frame, InputAudioRawFrame)
 
     return FunctionFilter(filter=not_caller_audio, filter_system_frames=True)
+
+
+def _guard_lines(lines: dict[str, str]) -> GuardLines:
+    return GuardLines(
+        still_there=lines["still_there"],
+        silence_goodbye=lines["silence_goodbye"],
+        max_duration_goodbye=lines["max_duration_goodbye"],
+        no_speech_goodbye=lines["no_speech_goodbye"],
+    )
 
 
 def _tool_outcome(result: object) -> str:

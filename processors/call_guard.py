@@ -1,4 +1,5 @@
-"""Keeps a call within bounds: maximum length, caller silence, Twilio's stop, empty replies."""
+"""Keeps a call within bounds: maximum length, caller silence, Twilio's stop, empty replies, and
+a call nobody speaks on after the greeting."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pipecat.frames.frames import (
     Frame,
     FunctionCallInProgressFrame,
     FunctionCallsStartedFrame,
+    InputDTMFFrame,
     InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
@@ -39,6 +41,7 @@ class GuardLines:
     still_there: str
     silence_goodbye: str
     max_duration_goodbye: str
+    no_speech_goodbye: str = ""
 
 
 class CallGuard(FrameProcessor):
@@ -55,6 +58,9 @@ class CallGuard(FrameProcessor):
       arguments) is reported through `on_empty_reply`, so the caller is never left in silence.
     - A probe's mark echoed: `on_probe_heard` runs what waited for the caller to hear a line
       (`zylin.call.playout.AfterHeard`).
+    - Screening: when nobody has spoken (or pressed a key) `no_speech_secs` after the greeting
+      was heard, the call is likely a machine: a short goodbye, end reason `screened`, and
+      `on_no_speech` runs (to record why). 0 turns it off.
     """
 
     def __init__(
@@ -68,6 +74,8 @@ class CallGuard(FrameProcessor):
         say_goodbye: Callable[[EndReason, str, PushFrame], Awaitable[None]],
         is_ending: Callable[[], bool],
         on_empty_reply: Callable[[], Awaitable[None]] | None = None,
+        no_speech_secs: float = 0.0,
+        on_no_speech: Callable[[], Awaitable[None]] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -88,12 +96,18 @@ class CallGuard(FrameProcessor):
         self._reply_said_something = False
         self._reply_cut = False
         self._empty_check: asyncio.Task | None = None
+        self._no_speech_secs = no_speech_secs
+        self._on_no_speech = on_no_speech
+        self._greeted = False
+        self._someone_there = False
+        self._no_speech_task: asyncio.Task | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Watch turn-taking frames; consume only our own PlaybackFinishedFrame."""
         await super().process_frame(frame, direction)
         if isinstance(frame, PlaybackFinishedFrame):
             await self._on_playback_finished()
+            await self._on_greeting_heard()
             return
         if isinstance(frame, ProbeHeardFrame):
             await self._on_probe_heard(frame.probe_id)
@@ -107,8 +121,11 @@ class CallGuard(FrameProcessor):
             self._duration_task = self.create_task(self._duration_limit(), "max-call-duration")
         elif isinstance(frame, UserStartedSpeakingFrame):
             self._user_speaking, self._prompted, self._reply_cut = True, False, True
+            await self._someone_is_there()
             await self._cancel_silence()
             await self._cancel_empty_check()
+        elif isinstance(frame, InputDTMFFrame):
+            await self._someone_is_there()
         elif isinstance(frame, UserStoppedSpeakingFrame):
             self._user_speaking = False
         elif isinstance(frame, InterruptionFrame):
@@ -130,6 +147,10 @@ class CallGuard(FrameProcessor):
             await self._cancel_empty_check()
         await self.push_frame(frame, direction)
 
+    def set_lines(self, lines: GuardLines) -> None:
+        """Speak these lines from now on (the caller switched language)."""
+        self._lines = lines
+
     @property
     def _ended(self) -> bool:
         return self._ending or self._is_ending()
@@ -139,6 +160,9 @@ class CallGuard(FrameProcessor):
         await super().cleanup()
         await self._cancel_silence()
         await self._cancel_empty_check()
+        if self._no_speech_task:
+            await self.cancel_task(self._no_speech_task)
+            self._no_speech_task = None
         if self._duration_task:
             await self.cancel_task(self._duration_task)
             self._duration_task = None
@@ -165,6 +189,30 @@ class CallGuard(FrameProcessor):
         if self._empty_check:
             task, self._empty_check = self._empty_check, None
             await self.cancel_task(task)
+
+    async def _on_greeting_heard(self) -> None:
+        """The first playback to finish is the greeting's: the no-speech clock starts."""
+        if self._greeted:
+            return
+        self._greeted = True
+        if self._no_speech_secs > 0 and not self._someone_there and not self._ended:
+            self._no_speech_task = self.create_task(self._no_speech_timer(), "no-speech-screen")
+
+    async def _someone_is_there(self) -> None:
+        self._someone_there = True
+        if self._no_speech_task:
+            task, self._no_speech_task = self._no_speech_task, None
+            await self.cancel_task(task)
+
+    async def _no_speech_timer(self) -> None:
+        await asyncio.sleep(self._no_speech_secs)
+        self._no_speech_task = None
+        if self._someone_there or self._ended:
+            return
+        logger.info(f"No speech {self._no_speech_secs:.0f} s after the greeting: screened")
+        if self._on_no_speech is not None:
+            await self._on_no_speech()
+        await self._end(EndReason.SCREENED, self._lines.no_speech_goodbye)
 
     async def _on_playback_finished(self) -> None:
         if not self._user_speaking and not self._ended:

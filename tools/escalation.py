@@ -13,6 +13,7 @@ from tools.validation import MAX_REASON, clean_text
 from zylin.call.context import CallContext
 from zylin.call.playout import PushFrame
 from zylin.end_reason import EndReason
+from zylin.fallback.twiml import warm_transfer_urls
 from zylin.telephony import TwilioRestError, mask_phone, twiml_dial
 
 TRANSFER_TIMEOUT_SECS = 20  # seconds the owner's phone rings before `transfer_no_answer`
@@ -49,7 +50,10 @@ async def escalate(
     reason = " ".join(str(reason or "").split())[:MAX_REASON] or "caller asked for a person"
     if ctx.transfer_pending:
         return {"status": "transferring", "said": ctx.lines["transfer_connecting"]}
-    if ctx.done.transfers >= ctx.limits.max_transfers:
+    say = ctx.lines["transfer_unavailable"]
+    if not profile.open_at(now):  # after hours there is no live transfer: a message instead
+        why, say = "the business is closed", ctx.lines["closed_message_offer"]
+    elif ctx.done.transfers >= ctx.limits.max_transfers:
         why = "transfer limit for this call reached"
     elif not ctx.twilio.configured:
         why = "transfers are not set up"
@@ -71,7 +75,7 @@ async def escalate(
     return {
         "status": "message_offered",
         "why": why,
-        "say": ctx.lines["transfer_unavailable"],
+        "say": say,
         "next": "Offer to take a message (take_message).",
     }
 
@@ -94,12 +98,19 @@ async def _transfer(
     )
     ctx.done.transfers += 1
     ctx.transfer_pending = True
+    # A warm transfer: the owner hears who calls and why, and presses 1 to take the call.
+    fallback_url, whisper_url = (
+        warm_transfer_urls(ctx.transfer_fallback_url, ctx.call_sid, escalation_id)
+        if ctx.transfer_fallback_url
+        else (None, None)
+    )
     twiml = twiml_dial(
         owner,
         caller_id=ctx.called_phone,
         timeout_secs=TRANSFER_TIMEOUT_SECS,
-        fallback_url=ctx.transfer_fallback_url,
+        fallback_url=fallback_url,
         say=ctx.lines["transfer_no_answer"],
+        whisper_url=whisper_url,
     )
 
     async def hand_over() -> None:
@@ -107,6 +118,8 @@ async def _transfer(
         try:
             await ctx.twilio.update_call_twiml(ctx.call_sid, twiml)
             logger.info(f"Call handed to the owner {mask_phone(owner)}")
+            # The owner's phone rings from now: the whisper counts the seconds to answer.
+            await record_action(ctx, "transfer_offered", {"escalation_id": escalation_id})
         except TwilioRestError as exc:
             logger.warning(f"Transfer to {mask_phone(owner)} failed: {exc}")
             ctx.end.release(EndReason.TRANSFERRED)
@@ -134,7 +147,8 @@ async def transfer_to_human(params: FunctionCallParams, reason: str) -> Result:
     """Connect the caller to a person (the business owner) when they ask for one or you can't help.
 
     Args:
-        reason: Why, in a few words (for the owner's records).
+        reason: One short sentence the owner hears before picking up: who is calling and why,
+            e.g. "Alex Tester about moving Friday's cleaning".
     """
     ctx = context_of(params)
     why = clean_text(reason, what="reason", max_len=MAX_REASON, required=False)

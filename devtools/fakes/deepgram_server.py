@@ -77,6 +77,8 @@ class DeepgramFake(FakeServer):
         self.connections = 0
         self.rejected_handshakes = 0
         self.query_params: list[dict[str, Any]] = []
+        # Language detection (`language=multi`): the language reported with a transcript.
+        self.detected_languages: dict[str, str] = {}
         self.finalize_count = 0
         self.keepalive_count = 0
         self.close_stream_count = 0
@@ -316,7 +318,12 @@ class DeepgramFake(FakeServer):
             self.finals_sent.append(transcript)
         else:
             transcript = ""
-        message = conn.results(transcript, final=True, from_finalize=from_finalize)
+        message = conn.results(
+            transcript,
+            final=True,
+            from_finalize=from_finalize,
+            language=self.detected_languages.get(transcript),
+        )
         self._send(conn, message, extra=self._final_delay)
         conn.reset_utterance()
 

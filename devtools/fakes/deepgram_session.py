@@ -79,7 +79,12 @@ class ListenSession:
         return {"type": "SpeechStarted", "channel": [0], "timestamp": self.cursor_ms / 1000}
 
     def results(
-        self, transcript: str, *, final: bool, from_finalize: bool = False
+        self,
+        transcript: str,
+        *,
+        final: bool,
+        from_finalize: bool = False,
+        language: str | None = None,
     ) -> dict[str, Any]:
         """A `Results` message for the current utterance, words spread evenly over it."""
         start_ms = self.utt_start_ms if self.utt_start_ms is not None else self.cursor_ms
@@ -97,6 +102,15 @@ class ListenSession:
             }
             for i, w in enumerate(words)
         ]
+        alternative: dict[str, Any] = {
+            "transcript": transcript,
+            "confidence": 0.99 if transcript else 0.0,
+            "words": word_items,
+        }
+        if language is not None:  # `language=multi`: each result names what it heard
+            alternative["languages"] = [language]
+            for item in word_items:
+                item["language"] = language
         return {
             "type": "Results",
             "channel_index": [0, 1],
@@ -105,15 +119,7 @@ class ListenSession:
             "is_final": final,
             "speech_final": final,
             "from_finalize": from_finalize,
-            "channel": {
-                "alternatives": [
-                    {
-                        "transcript": transcript,
-                        "confidence": 0.99 if transcript else 0.0,
-                        "words": word_items,
-                    }
-                ]
-            },
+            "channel": {"alternatives": [alternative]},
             "metadata": {
                 "request_id": self.request_id,
                 "model_info": MODEL_INFO,

@@ -20,6 +20,9 @@ class EndReason(StrEnum):
     SILENCE = "silence"
     STREAM_FLOOD = "stream_flood"
     SHUTDOWN = "shutdown"  # the server stopped (SIGTERM) and the grace period ran out
+    # Blocklist, rate limit (refused on the webhook) or no speech after the greeting: likely
+    # spam or a machine. Never a missed call.
+    SCREENED = "screened"
     # The record-then-answer path, and Twilio's final call statuses.
     LEGACY_GOODBYE = "legacy_goodbye"
     LEGACY_MESSAGE = "legacy_message"

@@ -168,6 +168,11 @@ async def open_app_state(
         demo_lm=demo_lm,
     )
     _announce(settings, engines)
+    if engines.any_demo and profile.languages != ["en"]:
+        logger.warning(
+            f"The profile's languages are {', '.join(profile.languages)}, but the demo engines "
+            "speak and understand English only: callers get English until cloud engines are set."
+        )
     try:
         yield state
     finally:

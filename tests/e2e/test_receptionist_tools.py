@@ -77,7 +77,7 @@ async def test_booking_then_transfer_over_a_live_call(zylin: RunningServer, fake
         await wait_until(lambda: any("Twiml" in u for u in fakes.twilio.call_updates), within=20)
     update = next(u for u in fakes.twilio.call_updates if "Twiml" in u)
     assert update["CallSid"] == call.call_sid
-    assert "<Dial" in update["Twiml"] and "+15551230000</Dial>" in update["Twiml"]
+    assert "<Dial" in update["Twiml"] and "+15551230000</Number></Dial>" in update["Twiml"]
     assert "/twilio/voice-legacy/dial-done" in update["Twiml"]  # no answer -> take a message
     await wait_until(lambda: not zylin.state.active_calls, within=10)
     detail = await zylin.state.repository.get_call_by_sid(call.call_sid)

@@ -21,6 +21,8 @@ from zylin.config import Settings
 from zylin.fallback import legacy_router
 from zylin.owner import api_router, dashboard_router
 from zylin.owner.metrics_route import metrics_router
+from zylin.owner.questions import questions_router
+from zylin.owner.screening_page import screening_router
 from zylin.state import open_app_state, utc_now
 
 
@@ -60,6 +62,8 @@ def build_app(
     app.include_router(api_router(), prefix="/api")  # owner's JSON API (ADMIN_TOKEN)
     app.include_router(dashboard_router())  # owner's pages under /dashboard
     app.include_router(browser_phone_router())  # /dashboard/phone: call Zylin from a browser
+    app.include_router(questions_router())  # unanswered questions, "add to FAQ"
+    app.include_router(screening_router())  # the blocklist, screened calls
     app.include_router(metrics_router())  # GET /metrics (Prometheus)
     app.include_router(legacy_router(signed_form))  # legacy <Record> path, /twilio/status
     return app

@@ -10,7 +10,22 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from zylin.business.after_hours import (
+    AfterHours,
+    days_from,
+    first_opening_after,
+    opens_in_words,
+)
+from zylin.business.screening import ScreeningRules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = {
@@ -23,6 +38,7 @@ WEEKDAY_NAMES = {
     "sun": "Sunday",
 }
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
 
@@ -129,6 +145,13 @@ class BusinessProfile(BaseModel):
     booking: BookingRules = Field(default_factory=BookingRules)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    screening: ScreeningRules = Field(default_factory=ScreeningRules)
+    after_hours: AfterHours = Field(default_factory=AfterHours)
+    # Languages callers may speak (ISO 639-1), the first one greets; a TTS voice per language.
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
+    voices: dict[str, str] = Field(default_factory=dict)
+    # Holidays and other days the business is closed, in its own timezone (YYYY-MM-DD).
+    closed_dates: list[date] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -153,6 +176,24 @@ class BusinessProfile(BaseModel):
     def _week(cls, value: object) -> object:
         return None if value is None else _parse_week(value)
 
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [str(code).strip().lower() for code in value]
+        bad = [code for code in codes if not _LANGUAGE.match(code)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: use two-letter language codes such as en, es")
+        if len(set(codes)) != len(codes):
+            raise ValueError("a language is listed twice")
+        return codes
+
+    @model_validator(mode="after")
+    def _voices_for_languages(self) -> BusinessProfile:
+        unknown = sorted(set(self.voices) - set(self.languages))
+        if unknown:
+            raise ValueError(f"voices for {', '.join(unknown)}, which is not in languages")
+        return self
+
     @field_validator("services")
     @classmethod
     def _unique_services(cls, value: list[Service]) -> list[Service]:
@@ -175,15 +216,45 @@ class BusinessProfile(BaseModel):
                 return service
         return None
 
+    def closed_on(self, day: date) -> bool:
+        """Whether `day` is one of the closed dates (holidays)."""
+        return day in self.closed_dates or day in self.after_hours.closed_dates
+
     def opening_on(self, day: date) -> OpenRange | None:
-        """Opening hours on a date, or None when closed."""
+        """Opening hours on a date, or None when closed (that weekday, or a closed date)."""
+        if self.closed_on(day):
+            return None
         return self.hours.get(WEEKDAYS[day.weekday()])
+
+    def open_at(self, moment: datetime) -> bool:
+        """Whether the business is open at `moment` (its timezone, hours and closed dates)."""
+        local = moment.astimezone(self.tz)
+        window = self.opening_on(local.date())
+        return window is not None and window.opens <= local.time() < window.closes
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """When the business next opens after `moment` (local time), None if never soon."""
+        local = moment.astimezone(self.tz)
+        hours_on = {
+            day: (w.opens, w.closes) if (w := self.opening_on(day)) else None
+            for day in days_from(local.date())
+        }
+        return first_opening_after(local, hours_on)
+
+    def opens_again_in_words(self, moment: datetime) -> str:
+        """ "tomorrow at 9 AM" and the like, for a closed business's greeting."""
+        opening = self.next_opening(moment)
+        if opening is None:
+            return "as soon as we can"
+        return opens_in_words(opening, moment.astimezone(self.tz))
 
     def owner_reachable_at(self, moment: datetime) -> bool:
         """Whether a transfer to the owner may ring now (transfer hours, else opening hours)."""
         local = moment.astimezone(self.tz)
         week = self.transfer_hours if self.transfer_hours is not None else self.hours
         window = week.get(WEEKDAYS[local.weekday()])
+        if self.closed_on(local.date()):
+            return False
         return window is not None and window.opens <= local.time() < window.closes
 
     def hours_in_words(self) -> list[str]:

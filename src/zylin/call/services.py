@@ -19,6 +19,7 @@ from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles
 
 OPENAI_TTS_RATE = 24000
+DEEPGRAM_LANGUAGE = {"en": "en-US"}  # one language: Deepgram's tag for it
 
 
 @dataclass
@@ -44,7 +45,7 @@ def make_services(
     `http` is the process's one HTTP client for OpenAI (`AppState.openai_http`).
     """
     return CallServices(
-        stt=_make_stt(settings, engines.stt, demo_lm),
+        stt=_make_stt(settings, engines.stt, demo_lm, profile.languages),
         llm=make_llm(settings, engines.llm, profile, now, system_prompt, http),
         tts=_make_tts(settings, engines.tts, http),
     )
@@ -65,7 +66,10 @@ class SharedClientOpenAILLMService(OpenAILLMService):
 
 
 def _make_stt(
-    settings: Settings, engine: SttProvider, demo_lm: LanguageModelFiles | None
+    settings: Settings,
+    engine: SttProvider,
+    demo_lm: LanguageModelFiles | None,
+    languages: list[str],
 ) -> STTService:
     if engine == SttProvider.DEEPGRAM:
         from pipecat.services.deepgram.stt import DeepgramSTTService
@@ -75,7 +79,10 @@ def _make_stt(
             base_url=settings.deepgram_base_url or "",
             settings=DeepgramSTTService.Settings(
                 model=settings.deepgram_model,
-                language="en-US",
+                # Several languages: Deepgram's detection ("multi"); each result names its own.
+                language="multi"
+                if len(languages) > 1
+                else DEEPGRAM_LANGUAGE.get(languages[0], languages[0]),
                 interim_results=True,
                 smart_format=True,
                 punctuate=True,

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from zylin.business.screening import ScreenedBecause
 from zylin.end_reason import EndReason
 from zylin.fallback.steps import (
     DemoModels,
@@ -20,10 +21,11 @@ from zylin.fallback.steps import (
     transcribe_recording,
     turn_number,
 )
+from zylin.fallback.transfer import TransferRef, transfer_outcome, transfer_router
 from zylin.fallback.turn import LegacyTurn, public_base, twiml_response
 from zylin.fallback.twiml import (
     DIAL_DONE_PATH,
-    ENTRY_PATH,
+    ENTRY_PATHS,
     MESSAGE_PATH,
     RECORDED_PATH,
     hang_up,
@@ -33,6 +35,7 @@ from zylin.fallback.twiml import (
 )
 from zylin.state import AppState
 from zylin.telephony import mask_phone
+from zylin.telephony.screening import record_screened, screen_incoming, twiml_reject
 
 SignedForm = Callable[[Request, AppState, str], Awaitable[dict[str, str] | None]]
 
@@ -78,13 +81,16 @@ def legacy_router(
     def recorded_url(state: AppState, turn: int) -> str:
         return webhook_url(public_base(state), RECORDED_PATH, turn=turn)
 
-    @router.post(ENTRY_PATH)
-    async def voice_legacy(request: Request) -> Response:
-        t = await opened(request, ENTRY_PATH)
+    async def voice_legacy(request: Request, path: str) -> Response:
+        t = await opened(request, path)
         if isinstance(t, Response):
             return t
         reason = request.query_params.get("reason", "operator")
         reason = reason if _REASON.match(reason) else "operator"
+        if reason == "operator" and (because := await screened(t)) is not None:
+            # Twilio sent the call here itself (our own redirects were screened already).
+            t.log.info(f"Screened a call from {mask_phone(t.caller)}: {because}")
+            return twiml_response(twiml_reject())
         t.log.info(f"Legacy path ({reason}) for a call from {mask_phone(t.caller)}")
         await t.safe(
             "create the call record",
@@ -112,6 +118,26 @@ def legacy_router(
         await t.add_turn("assistant", text)
         url = recorded_url(t.state, 1)
         return twiml_response(say_and_record(text, action_url=url, no_input_url=url))
+
+    async def screened(t: LegacyTurn) -> ScreenedBecause | None:
+        state = t.state
+        because = await screen_incoming(state.repository, state.profile, t.caller, state.now())
+        if because is not None:
+            await record_screened(
+                state.repository,
+                call_sid=t.call_sid,
+                caller=t.caller,
+                called=t.form.get("To") or None,
+                because=because,
+                now=state.now(),
+            )
+            state.metrics.calls_total.labels(end_reason=EndReason.SCREENED.value).inc()
+        return because
+
+    router.include_router(transfer_router(signed_form))  # a warm transfer's owner side
+
+    for path in ENTRY_PATHS:  # each signature-checked against its own URL
+        router.add_api_route(path, _at(path, voice_legacy), methods=["POST"])
 
     @router.post(RECORDED_PATH)
     async def voice_legacy_recorded(request: Request) -> Response:
@@ -176,11 +202,19 @@ def legacy_router(
         if isinstance(t, Response):
             return t
         status = t.form.get("DialCallStatus", "")
-        await t.action("transfer_result", {"dial_status": status})
-        if status in ("completed", "answered"):
+        ref = TransferRef.of(request)
+        if ref is None:  # a plain <Dial> (after-hours forward): Twilio's status decides
+            await t.action("transfer_result", {"dial_status": status})
+            connected = status in ("completed", "answered")
+        else:  # a warm transfer: only the owner's "1" connects, whatever the dial status says
+            result = transfer_outcome(t.detail.actions if t.detail else [], ref.escalation_id)
+            await t.action("transfer_result", {"dial_status": status, **result})
+            await t.safe("record the transfer", record_transfer(t, result))
+            connected = result["outcome"] == "accepted"
+        if connected:
             await t.finish(EndReason.TRANSFERRED)
             return twiml_response(hang_up())
-        t.log.info(f"Transfer not answered ({status or 'unknown'}): taking a message")
+        t.log.info(f"Transfer not taken ({status or 'unknown'}): taking a message")
         return await t.ask_for_message(t.line("transfer_leave_message"))
 
     @router.post(STATUS_PATH)
@@ -199,3 +233,22 @@ def legacy_router(
         return Response(status_code=204)
 
     return router
+
+
+def _at(
+    path: str, handler: Callable[[Request, str], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """`handler` as the route for `path`, told which URL Twilio signed."""
+
+    async def route(request: Request) -> Response:
+        return await handler(request, path)
+
+    return route
+
+
+async def record_transfer(t: LegacyTurn, result: dict[str, object]) -> None:
+    """The transfer's outcome on the call record itself (`extra.transfers`), for the owner."""
+    call = t.detail.call if t.detail else None
+    extra = dict(call.extra or {}) if call else {}
+    extra["transfers"] = [*extra.get("transfers", []), {"offered": True, **result}]
+    await t.state.repository.update_call(t.call_sid, extra=extra)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 ENTRY_PATH = "/twilio/voice-legacy"
+# The original design's path for the same webhook, kept for numbers configured with it.
+ENTRY_PATHS = (ENTRY_PATH, "/api/twilio/voice-legacy")
 RECORDED_PATH = "/twilio/voice-legacy/recorded"
 MESSAGE_PATH = "/twilio/voice-legacy/message"
 DIAL_DONE_PATH = "/twilio/voice-legacy/dial-done"
+# A warm transfer: what the owner hears on answering (the `<Number url>`), and their keypress.
+WHISPER_PATH = "/twilio/transfer/whisper"
+WHISPER_ANSWER_PATH = "/twilio/transfer/whisper/answer"
 RECORD_MAX_SECS = 30
 RECORD_SILENCE_SECS = 3
 
@@ -73,6 +78,35 @@ def say_and_record(text: str, *, action_url: str, no_input_url: str) -> str:
 def dial_done_url(public_base: str) -> str:
     """The `<Dial action>` of a transfer: absolute, since REST-sent TwiML has no base URL."""
     return webhook_url(public_base, DIAL_DONE_PATH)
+
+
+def warm_transfer_urls(dial_done: str, call_sid: str, escalation_id: int) -> tuple[str, str]:
+    """The `<Dial action>` and the `<Number url>` whisper of one warm transfer.
+
+    Both carry the call and the escalation (in the signed query), so the whisper knows what to
+    tell the owner and the dial-done webhook knows what came of it. `dial_done` is the call's
+    absolute `dial_done_url`; the whisper lives beside it.
+    """
+    base = dial_done.split("?", 1)[0].removesuffix(DIAL_DONE_PATH)
+    query = f"call={call_sid}&escalation={escalation_id}"
+    return f"{base}{DIAL_DONE_PATH}?{query}", f"{base}{WHISPER_PATH}?{query}"
+
+
+def whisper(text: str, *, answer_url: str, gather_secs: int, declined: str) -> str:
+    """The owner's side before connecting: `text`, and press 1 to accept (`answer_url`); no
+    key within `gather_secs`, and the owner hears `declined` and the leg hangs up."""
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, timeout=gather_secs, action=answer_url, method="POST")
+    gather.say(text)
+    response.append(gather)
+    response.say(declined)
+    response.hangup()
+    return response.to_xml()
+
+
+def connect() -> str:
+    """An empty answer to the whisper's keypress: the owner and the caller are connected."""
+    return VoiceResponse().to_xml()
 
 
 def hang_up() -> str:

@@ -4,7 +4,7 @@ from zylin.telephony.phone import mask_phone
 from zylin.telephony.rest import TwilioRest, TwilioRestError
 from zylin.telephony.signatures import SignatureChecker
 from zylin.telephony.tokens import StreamToken, StreamTokenError, StreamTokens
-from zylin.telephony.twiml import twiml_connect_stream, twiml_dial, twiml_say
+from zylin.telephony.twiml import twiml_connect_stream, twiml_dial, twiml_forward, twiml_say
 from zylin.telephony.urls import http_base_of, public_url_for, stream_url_from_public
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "stream_url_from_public",
     "twiml_connect_stream",
     "twiml_dial",
+    "twiml_forward",
     "twiml_say",
 ]

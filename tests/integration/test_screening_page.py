@@ -1,0 +1,71 @@
+"""The owner's screening page: blocking a number writes the profile and the next call from it
+is refused; screened calls are listed with why; unblocking lets it through again."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    cloud_settings,
+    running_fakes,
+    running_server,
+)
+from zylin.business import load_profile
+from zylin.config import ROOT
+from zylin.telephony import SignatureChecker
+
+pytestmark = pytest.mark.timeout(60)
+
+ADMIN = "screening-admin-token-0123456789"
+SPAMMER = "+15550100666"
+
+
+async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_path: Path) -> None:
+    profile_path = tmp_path / "profile.yaml"
+    shutil.copy(ROOT / "business" / "example_profile.yaml", profile_path)
+    signer = SignatureChecker(AUTH_TOKEN)
+    owner = {"Authorization": f"Bearer {ADMIN}"}
+    async with running_fakes() as fakes:
+        settings = cloud_settings(fakes, tmp_path, admin_token=ADMIN, business_profile=profile_path)
+        async with (
+            running_server(settings) as server,
+            httpx.AsyncClient(base_url=server.url, timeout=30) as client,
+        ):
+
+            async def call_from(n: int, caller: str) -> str:
+                form = {"CallSid": f"CA{n:032x}", "AccountSid": ACCOUNT_SID, "From": caller}
+                headers = {"X-Twilio-Signature": signer.sign(server.url + "/twilio/voice", form)}
+                answer = await client.post("/twilio/voice", data=form, headers=headers)
+                return ET.fromstring(answer.text)[0].tag
+
+            assert (await client.get("/dashboard/screening")).status_code == 303  # sign in
+            assert await call_from(1, SPAMMER) == "Connect"
+
+            here = {**owner, "Origin": server.url}
+            bad = await client.post(
+                "/dashboard/screening/block", data={"number": "call me"}, headers=here
+            )
+            assert bad.status_code == 422 and "is not an E.164 phone number" in bad.text
+            blocked = await client.post(
+                "/dashboard/screening/block", data={"number": "+1 555 010 0666"}, headers=here
+            )
+            assert blocked.status_code == 303
+            assert load_profile(profile_path).screening.blocklist == [SPAMMER]
+            assert await call_from(2, SPAMMER) == "Reject"
+
+            page = (await client.get("/dashboard/screening", headers=owner)).text
+            assert SPAMMER in page and "blocklist" in page  # listed, and the call screened
+
+            unblocked = await client.post(
+                "/dashboard/screening/unblock", data={"number": SPAMMER}, headers=here
+            )
+            assert unblocked.status_code == 303
+            assert load_profile(profile_path).screening.blocklist == []
+            assert await call_from(3, SPAMMER) == "Connect"
