@@ -17,6 +17,7 @@ from tests.harness import (
     running_fakes,
     running_server,
 )
+from tests.integration.test_owner_api import csrf_of
 from zylin.business import load_profile
 from zylin.config import ROOT
 from zylin.telephony import SignatureChecker
@@ -63,9 +64,21 @@ async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_pat
             page = (await client.get("/dashboard/screening", headers=owner)).text
             assert SPAMMER in page and "blocklist" in page  # listed, and the call screened
 
-            unblocked = await client.post(
-                "/dashboard/screening/unblock", data={"number": SPAMMER}, headers=here
-            )
+            # A signed-in browser's form needs the page's CSRF value, not just the cookie.
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+                await browser.post("/dashboard/login", data={"token": ADMIN, "name": "Kim"})
+                forged = await browser.post(
+                    "/dashboard/screening/unblock",
+                    data={"number": SPAMMER},
+                    headers={"Origin": server.url},
+                )
+                assert forged.status_code == 403
+                form_page = (await browser.get("/dashboard/screening")).text
+                unblocked = await browser.post(
+                    "/dashboard/screening/unblock",
+                    data={"number": SPAMMER, "csrf": csrf_of(form_page)},
+                    headers={"Origin": server.url},
+                )
             assert unblocked.status_code == 303
             assert load_profile(profile_path).screening.blocklist == []
             assert await call_from(3, SPAMMER) == "Connect"

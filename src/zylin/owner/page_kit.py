@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from loguru import logger
 
-from zylin.owner.auth import is_owner, owner_token
+from zylin.owner.auth import csrf_for, csrf_ok, is_owner, owner_token
 
 if TYPE_CHECKING:
     from zylin.state import AppState
@@ -51,6 +51,7 @@ def render(
         demo=state.engines.any_demo,
         engines=state.engines.describe(),
         signed_in=True,
+        csrf=csrf_for(request),
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=HEADERS)
@@ -63,6 +64,11 @@ def gate(request: Request) -> Response | None:
     if not is_owner(request):
         return RedirectResponse("/dashboard/login", status_code=303)
     return None
+
+
+def form_allowed(request: Request, csrf: str | None) -> bool:
+    """A form that changes data came from this site and carries the session's CSRF value."""
+    return same_origin(request) and csrf_ok(request, csrf)
 
 
 def same_origin(request: Request) -> bool:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.business.faq_file import MAX_ANSWER, MAX_QUESTION, add_faq_entry
-from zylin.owner.page_kit import gate, reload_profile, render, same_origin, templates
+from zylin.owner.page_kit import form_allowed, gate, reload_profile, render, templates
 from zylin.owner.unanswered import QuestionGroup, group_questions, unanswered_in
 
 if TYPE_CHECKING:
@@ -60,10 +60,11 @@ def questions_router() -> APIRouter:
         request: Request,
         question: str = Form("", max_length=2 * MAX_QUESTION),
         answer: str = Form("", max_length=2 * MAX_ANSWER),
+        csrf: str = Form("", max_length=200),
     ) -> Response:
         if (refused := gate(request)) is not None:
             return refused
-        if not same_origin(request):
+        if not form_allowed(request, csrf):
             return Response("cross-site request refused", status_code=403)
         state: AppState = request.app.state.zylin
         path = state.settings.business_profile

@@ -13,7 +13,7 @@ from loguru import logger
 
 from zylin.business.blocklist_file import set_blocklist
 from zylin.end_reason import EndReason
-from zylin.owner.page_kit import gate, reload_profile, render, same_origin, templates
+from zylin.owner.page_kit import form_allowed, gate, reload_profile, render, templates
 
 if TYPE_CHECKING:
     from zylin.state import AppState
@@ -49,10 +49,10 @@ def screening_router() -> APIRouter:
             return refused
         return await page(request, saved=bool(saved), error=None)
 
-    async def change(request: Request, number: str, *, block: bool) -> Response:
+    async def change(request: Request, number: str, csrf: str, *, block: bool) -> Response:
         if (refused := gate(request)) is not None:
             return refused
-        if not same_origin(request):
+        if not form_allowed(request, csrf):
             return Response("cross-site request refused", status_code=403)
         state: AppState = request.app.state.zylin
         current = state.profile.screening.blocklist
@@ -68,12 +68,20 @@ def screening_router() -> APIRouter:
         return RedirectResponse(f"{PATH}?saved=1", status_code=303)
 
     @router.post(f"{PATH}/block")
-    async def block(request: Request, number: str = Form("", max_length=40)) -> Response:
-        return await change(request, number, block=True)
+    async def block(
+        request: Request,
+        number: str = Form("", max_length=40),
+        csrf: str = Form("", max_length=200),
+    ) -> Response:
+        return await change(request, number, csrf, block=True)
 
     @router.post(f"{PATH}/unblock")
-    async def unblock(request: Request, number: str = Form("", max_length=40)) -> Response:
-        return await change(request, number, block=False)
+    async def unblock(
+        request: Request,
+        number: str = Form("", max_length=40),
+        csrf: str = Form("", max_length=200),
+    ) -> Response:
+        return await change(request, number, csrf, block=False)
 
     return router
 
