@@ -232,6 +232,9 @@ async def test_every_page_fits_a_phone_screen(shop: Shop) -> None:
         f"/dashboard/appointments/{shop.seeded.appointment_ids[0]}",
         "/dashboard/messages",
         "/dashboard/setup",
+        "/dashboard/questions",
+        "/dashboard/screening",
+        "/dashboard/phone",
     ]
     async with async_playwright() as pw:
         browser = await _browser(pw)
