@@ -1,6 +1,7 @@
 """`./zylin bench load`: many simulated calls on one real Zylin server; prints one table row.
 
 Run: ./zylin bench load --calls 10 --stagger 0.25 [--latency realistic] [--turns 3] [--workers 2]
+     [--database-url postgresql+asyncpg://.../scratch] [--redis-url redis://.../14]
 
 This process runs the Deepgram, OpenAI and Twilio fakes (loopback only) and the simulated
 Twilio callers; the server runs as `./zylin serve` runs it (`python server.py`, `WORKERS`
@@ -72,6 +73,8 @@ class LoadOptions:
     latency: str = "zero"
     turns: int = 3
     workers: int | None = None
+    database_url: str | None = None  # default: a fresh SQLite file for the run
+    redis_url: str | None = None  # default: none (the call count lives in the database)
     unanswered_secs: float = 8.0
     gap_over_ms: float = 100.0
 
@@ -230,6 +233,8 @@ async def run_load(opts: LoadOptions, workdir: Path | None = None) -> LoadResult
             # "are you still there?" prompt out of the run.
             SILENCE_PROMPT_SECS=str(int(opts.total_timeout) + 60),
             **workers_env,
+            **({"DATABASE_URL": opts.database_url} if opts.database_url else {}),
+            **({"REDIS_URL": opts.redis_url} if opts.redis_url else {}),
         )
         async with server_process(env, workdir / "server.log", start_timeout=60.0) as server:
             sampler = UsageSampler(server.process.pid)
@@ -339,6 +344,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--turns", type=int, default=3, help="spoken turns per call")
     parser.add_argument("--workers", type=int, default=None, help="WORKERS for the server")
     parser.add_argument(
+        "--database-url", default=None, help="DATABASE_URL for the server (a scratch database!)"
+    )
+    parser.add_argument("--redis-url", default=None, help="REDIS_URL for the server")
+    parser.add_argument(
         "--unanswered-secs", type=float, default=8.0, help="a turn with no reply by then"
     )
     parser.add_argument("--no-header", action="store_true", help="print the row only")
@@ -358,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         turns=args.turns,
         workers=args.workers,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
         unanswered_secs=args.unanswered_secs,
     )
     result = asyncio.run(run_load(opts))
