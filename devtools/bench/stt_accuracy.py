@@ -1,13 +1,16 @@
 """Word accuracy of demo-mode STT (pocketsphinx) on eSpeak speech over an 8 kHz mu-law line.
 
-Run: uv run python -m devtools.bench.stt_accuracy [--profile business/example_profile.yaml] [-v]
+Run: ./zylin bench stt [--set heldout|dev] [--profile business/example_profile.yaml] [-v]
 
-Each utterance is synthesised with several eSpeak voices and speeds, encoded to 8 kHz mu-law
-and decoded back (as a Twilio call delivers it), then recognised with the wheel's general
-en-US language model and with the business model built from the profile. Prints word
-accuracy (1 - WER), decode time per utterance, and "same meaning": how often the demo brain
-reads the same intent, questions and slots (service, day, time) from the transcript as from
-the reference text.
+Each line is synthesised with several eSpeak voices and speeds, encoded to 8 kHz mu-law and
+decoded back (as a Twilio call delivers it), then recognised with the wheel's general en-US
+language model and with the business model built from the profile. Prints word accuracy
+(1 - WER), decode time per utterance, and "same meaning": how often the demo brain reads the
+same intent, questions and slots (service, day, time, name, yes/no) from the transcript as
+from the reference text.
+
+The held-out set (`stt_heldout_lines.yaml`) has lines and voices the model was not built
+from; the bench refuses to run if any of its lines is a training sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,11 +31,17 @@ from pipecat.audio.utils import create_file_resampler, pcm_to_ulaw, ulaw_to_pcm
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_understanding import understand
 from zylin.local.espeak import synthesize
-from zylin.local.language_model import normalize, write_language_model
+from zylin.local.language_model import (
+    DEFAULT_CORPUS,
+    business_sentences,
+    normalize,
+    write_language_model,
+)
 from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
 
-# Caller lines. Those marked * are phrased unlike any corpus template (held out).
-UTTERANCES = [
+HELD_OUT = Path(__file__).with_name("stt_heldout_lines.yaml")
+# The development set: lines the corpus was written around (tuning happens on these).
+DEV_LINES = [
     "I would like to book a cleaning on Monday",
     "Can I book a checkup on Tuesday at ten thirty a.m.",
     "what are your hours on Friday",
@@ -50,16 +60,36 @@ UTTERANCES = [
     "what services do you offer",
     "is there parking",
     "my number is five five five one two three four five six seven",
-    "*could you fit me in for a whitening next Thursday morning",
-    "*I was hoping to get my teeth cleaned this week",
-    "*hi I'm calling about my appointment on Monday",
-    "*do you have anything open on Friday afternoon",
-    "*please tell the doctor that I will be late",
-    "*how long does a checkup take",
-    "*sorry can you repeat that",
+    "could you fit me in for a whitening next Thursday morning",
+    "I was hoping to get my teeth cleaned this week",
+    "hi I'm calling about my appointment on Monday",
+    "do you have anything open on Friday afternoon",
+    "please tell the doctor that I will be late",
+    "how long does a checkup take",
+    "sorry can you repeat that",
 ]
-VOICES = [("en-us", 165), ("en", 140), ("en-gb-x-rp", 180), ("en-us-nyc", 200)]
+DEV_VOICES = [("en-us", 165, 50), ("en", 140, 50), ("en-gb-x-rp", 180, 50), ("en-us-nyc", 200, 50)]
 PHONE_RATE = 8000
+
+
+@dataclass(frozen=True)
+class Line:
+    """One caller line and what Zylin had asked for when it was said."""
+
+    text: str
+    expect: str | None
+
+
+def load_set(name: str) -> tuple[list[Line], list[tuple[str, int, int]]]:
+    """The lines and (voice, words per minute, pitch) of the dev or held-out set."""
+    if name == "dev":
+        return [Line(t, None) for t in DEV_LINES], DEV_VOICES
+    data = yaml.safe_load(HELD_OUT.read_text(encoding="utf-8"))
+    lines = [
+        Line(str(i["text"]), None if i["expect"] == "none" else i["expect"]) for i in data["lines"]
+    ]
+    voices = [(str(v["voice"]), int(v["wpm"]), int(v["pitch"])) for v in data["voices"]]
+    return lines, voices
 
 
 def word_errors(reference: list[str], hypothesis: list[str]) -> int:
@@ -73,9 +103,9 @@ def word_errors(reference: list[str], hypothesis: list[str]) -> int:
     return prev[-1]
 
 
-async def phone_line(text: str, voice: str, rate_wpm: int) -> bytes:
+async def phone_line(text: str, voice: str, rate_wpm: int, pitch: int = 50) -> bytes:
     """Speech as the service receives it from Twilio: 8 kHz PCM after a mu-law round trip."""
-    pcm, rate = synthesize(text, voice=voice, rate_wpm=rate_wpm)
+    pcm, rate = synthesize(text, voice=voice, rate_wpm=rate_wpm, pitch=pitch)
     resampler = create_file_resampler()
     ulaw = await pcm_to_ulaw(pcm, rate, PHONE_RATE, resampler)
     audio = await ulaw_to_pcm(ulaw, PHONE_RATE, PHONE_RATE, resampler)
@@ -86,14 +116,26 @@ async def phone_line(text: str, voice: str, rate_wpm: int) -> bytes:
 async def main() -> None:
     parser = argparse.ArgumentParser(description="Word accuracy of demo-mode STT (pocketsphinx).")
     parser.add_argument("--profile", type=Path, default=Path("business/example_profile.yaml"))
+    parser.add_argument("--set", choices=["heldout", "dev"], default="heldout")
+    parser.add_argument("--no-general", action="store_true", help="skip the general model")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
     logger.remove()
 
     profile = BusinessProfile.model_validate(yaml.safe_load(args.profile.read_text()))
+    lines, voices = load_set(args.set)
+    now = datetime.now(UTC)
+    today = profile.local_now(now).date()
+    training = business_sentences(profile, corpus_text=DEFAULT_CORPUS.read_text(), today=today)
+    seen = {" ".join(normalize(s)) for s in training}
+    leaked = [
+        ln.text for ln in lines if args.set == "heldout" and " ".join(normalize(ln.text)) in seen
+    ]
+    if leaked:
+        raise SystemExit(f"held-out lines found in the training sentences: {leaked}")
     out_dir = Path(tempfile.mkdtemp(prefix="zylin-lm-"))
     started = time.perf_counter()
-    lm = write_language_model(profile, out_dir, now=datetime.now(UTC))
+    lm = write_language_model(profile, out_dir, now=now)
     build_s = time.perf_counter() - started
     print(
         f"business LM: {len(lm.vocabulary)} words, built in {build_s:.2f} s; "
@@ -101,67 +143,58 @@ async def main() -> None:
     )
 
     engines = {
-        "general": PocketsphinxSTTService(in_process=True),
         "business": PocketsphinxSTTService(
             lm_path=lm.lm_path, dict_path=lm.dict_path, in_process=True
         ),
     }
-    totals = {name: {"ref": 0, "err": 0, "held_ref": 0, "held_err": 0} for name in engines}
+    if not args.no_general:
+        engines["general"] = PocketsphinxSTTService(in_process=True)
+    totals = {name: [0, 0] for name in engines}
     times: dict[str, list[float]] = {name: [] for name in engines}
     per_voice: dict[tuple[str, str], list[int]] = {}
     same_meaning = dict.fromkeys(engines, 0)
-    now = datetime.now(UTC)
 
-    def meaning(text: str) -> tuple[object, ...]:
-        u = understand(text, profile, now, awaiting=None)
-        return (u.intent, tuple(u.info), u.service, u.day, u.time, bool(u.faq_answer))
+    def meaning(text: str, expect: str | None) -> tuple[object, ...]:
+        u = understand(text, profile, now, awaiting=expect)
+        return (u.intent, tuple(u.info), u.service, u.day, u.time, u.name, u.yes, u.no)
 
-    for line in UTTERANCES:
-        held_out = line.startswith("*")
-        text = line.lstrip("*")
-        reference = normalize(text)
-        expected = meaning(text)
-        for voice, rate in VOICES:
-            audio = await phone_line(text, voice, rate)
+    for line in lines:
+        reference = normalize(line.text)
+        expected = meaning(line.text, line.expect)
+        for voice, rate, pitch in voices:
+            audio = await phone_line(line.text, voice, rate, pitch)
             for name, stt in engines.items():
                 t0 = time.perf_counter()
                 transcript = await stt.transcribe(audio, PHONE_RATE)
                 times[name].append(time.perf_counter() - t0)
                 hypothesis = transcript.split()
-                same_meaning[name] += meaning(transcript) == expected
+                same_meaning[name] += meaning(transcript, line.expect) == expected
                 errors = word_errors(reference, hypothesis)
-                totals[name]["ref"] += len(reference)
-                totals[name]["err"] += errors
+                totals[name][0] += len(reference)
+                totals[name][1] += errors
                 tally = per_voice.setdefault((name, f"{voice}@{rate}"), [0, 0])
                 tally[0] += len(reference)
                 tally[1] += errors
-                if held_out:
-                    totals[name]["held_ref"] += len(reference)
-                    totals[name]["held_err"] += errors
                 if args.verbose:
-                    print(f"[{name:8} {voice:10} {rate}] {text!r} -> {' '.join(hypothesis)!r}")
+                    print(f"[{name:8} {voice:14} {rate}] {line.text!r} -> {transcript!r}")
 
-    n = len(UTTERANCES) * len(VOICES)
+    n = len(lines) * len(voices)
     print(
-        f"{len(UTTERANCES)} utterances x {len(VOICES)} voice/speed settings = {n} decodes per "
-        f"model, 8 kHz mu-law resampled to 16 kHz"
+        f"{args.set} set: {len(lines)} lines x {len(voices)} voices = {n} decodes per model, "
+        f"8 kHz mu-law resampled to 16 kHz"
     )
-    header = f"{'model':10} {'word acc':>9} {'held-out acc':>13} {'same meaning':>13}"
-    print(f"{header} {'median s':>9} {'p95 s':>7}")
+    print(f"{'model':10} {'word acc':>9} {'same meaning':>13} {'median s':>9} {'p95 s':>7}")
     for name in engines:
-        t = totals[name]
-        acc = 1 - t["err"] / t["ref"]
-        held = 1 - t["held_err"] / t["held_ref"]
+        ref, err = totals[name]
         ts = sorted(times[name])
         p95 = ts[int(0.95 * (len(ts) - 1))]
-        same = same_meaning[name] / n
         print(
-            f"{name:10} {acc:9.3f} {held:13.3f} {same:13.3f} "
+            f"{name:10} {1 - err / ref:9.3f} {same_meaning[name] / n:13.3f} "
             f"{statistics.median(ts):9.3f} {p95:7.3f}"
         )
     print("word accuracy by voice@wpm:")
     for name in engines:
-        cells = [f"{v} {1 - e / r:.2f}" for (n, v), (r, e) in per_voice.items() if n == name]
+        cells = [f"{v} {1 - e / r:.2f}" for (m, v), (r, e) in per_voice.items() if m == name]
         print(f"  {name:10} " + ", ".join(cells))
 
 
