@@ -109,6 +109,8 @@ def find_day(words: list[str], today: date) -> tuple[date, set[int]] | None:
     if "today" in words or "tonight" in words:
         return today, {words.index("today" if "today" in words else "tonight")}
     for i, w in enumerate(words):
+        if i > 0 and words[i - 1] == "not":
+            continue  # "not Wednesday, Thursday"
         if w in WEEKDAY_WORDS or (w.endswith("s") and w[:-1] in WEEKDAY_WORDS):
             weekday = WEEKDAY_WORDS.index(w.rstrip("s") if w not in WEEKDAY_WORDS else w)
             this = i > 0 and words[i - 1] == "this"
@@ -172,7 +174,7 @@ def parse_time(words: list[str], *, expecting: bool) -> time | None:
         return time(12, 0)
     for i in range(len(words)):
         hour, used = parse_number(words, i)
-        if hour is None or not 1 <= hour <= 12 or (i > 0 and words[i - 1] == "number"):
+        if hour is None or not 1 <= hour <= 12 or (i > 0 and words[i - 1] in ("number", "not")):
             continue
         j = i + used
         if j < len(words) and words[j] in ("past", "to", "till", "after"):

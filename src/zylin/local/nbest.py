@@ -16,21 +16,23 @@ from zylin.local.demo_yes_no import says_no, says_yes
 TOP = 5
 
 
-def fits(expect: str | None, text: str) -> bool:
-    """Whether `text` answers what was asked; any text fits when nothing particular was."""
+def fit(expect: str | None, text: str) -> int:
+    """How well `text` answers what was asked: 2 fully, 1 in part ("in the morning"), 0 not."""
     words = tokenize(text)
     if expect in ("time", "new_time"):
-        return parse_time(words, expecting=True) is not None or part_of_day(words) is not None
+        if parse_time(words, expecting=True) is not None:
+            return 2
+        return 1 if part_of_day(words) is not None else 0
     if expect in ("day", "new_day"):
-        return find_day(words, date.today()) is not None
+        return 2 if find_day(words, date.today()) is not None else 0
     if expect == "confirm":
-        return says_yes(words) or says_no(words)
-    return True
+        return 2 if says_yes(words) or says_no(words) else 0
+    return 2
 
 
 def rescore(hypotheses: list[str], expect: str | None) -> int:
-    """Index of the hypothesis to take: the best one that fits, else the best one (0)."""
-    for i, text in enumerate(hypotheses[:TOP]):
-        if text and fits(expect, text):
-            return i
-    return 0
+    """Index of the hypothesis to take: the best-ranked of those that fit best (else 0)."""
+    scores = [fit(expect, text) if text else 0 for text in hypotheses[:TOP]]
+    if not scores or max(scores) == 0:
+        return 0
+    return scores.index(max(scores))

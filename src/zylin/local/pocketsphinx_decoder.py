@@ -73,6 +73,8 @@ def _alternatives(decoder: Decoder) -> list[str]:
     """The first distinct n-best texts, best first."""
     texts: list[str] = []
     for i, hyp in enumerate(decoder.nbest()):
+        if hyp is None:
+            break
         text = " ".join(w for w in hyp.hypstr.split() if _is_word(w))
         if text not in texts:
             texts.append(text)
