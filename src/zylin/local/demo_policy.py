@@ -64,7 +64,7 @@ class Policy:
             logger.warning(f"demo brain: {call.name} repeated with the same arguments; giving up")
             d.reset_task()
             return Reply(_with(text, say("tool_unavailable")), None, None)
-        if d.unsure and not call:  # a re-ask is already in the notes
+        if d.unsure and not call and d.awaiting != "confirm":  # the notes hold the re-ask
             return Reply(text, None, d.awaiting)
         if call is not None:
             return Reply(_with(text, question), call, None)
