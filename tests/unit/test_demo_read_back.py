@@ -269,6 +269,8 @@ def test_never_mind_and_names_that_are_not_names() -> None:
     assert understand("it's Priya", PROFILE, NOW, awaiting="confirm").name == "Priya"
     assert understand("put it under Kevin", PROFILE, NOW, awaiting="name").name == "Kevin"
     assert understand("tomorrow", PROFILE, NOW, awaiting="name").name is None
+    assert understand("R O B E R T", PROFILE, NOW, awaiting="name").name == "Robert"
+    assert understand("it's p r i y a", PROFILE, NOW, awaiting="name").name == "Priya"
 
 
 def test_nbest_rescoring_prefers_the_hypothesis_that_answers_the_question() -> None:

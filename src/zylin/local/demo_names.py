@@ -71,6 +71,21 @@ def _words_without_courtesies(text: str) -> list[str]:
     return kept
 
 
+def _join_spelled(words: list[str]) -> list[str]:
+    """Letters spelled one by one ("R O B E R T") joined into the word they spell."""
+    out: list[str] = []
+    run: list[str] = []
+    for w in [*words, ""]:
+        if len(w) == 1 and w.isalpha():
+            run.append(w)
+            continue
+        out.extend(["".join(run)] if len(run) >= 3 else run)
+        run = []
+        if w:
+            out.append(w)
+    return out
+
+
 def _after_intro_cue(lower: list[str]) -> int | None:
     """Index of the first word after the first intro cue, or None when there is none."""
     for i in range(len(lower)):
@@ -105,7 +120,7 @@ def parse_name(text: str, *, bare: bool = True, opening: bool = False) -> str | 
     Returns:
         The name, each word capitalised, at most four words; None when there is none.
     """
-    words = _words_without_courtesies(text)
+    words = _join_spelled(_words_without_courtesies(text))
     lower = [w.lower() for w in words]
     start = _after_intro_cue(lower)
     if start is None:

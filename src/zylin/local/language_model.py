@@ -201,6 +201,8 @@ def business_sentences(
     """All training sentences: the corpus templates filled from the profile, plus its FAQ."""
     templates, slots = _parse_corpus(corpus_text)
     slots = {**slots, **_profile_slots(profile, today)}
+    names = slots.get("first_name", []) + slots.get("last_name", [])
+    slots.setdefault("spelled", [" ".join(name) for name in names if name.isalpha()])
     rng = random.Random(seed)
     sentences: list[str] = []
     for template in templates:
