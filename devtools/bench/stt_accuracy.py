@@ -1,6 +1,7 @@
 """Word accuracy of demo-mode STT (pocketsphinx) on eSpeak speech over an 8 kHz mu-law line.
 
 Run: ./zylin bench stt [--set heldout|dev] [--profile business/example_profile.yaml] [-v]
+     [--corpus FILE] [--phrases FILE|none] [--no-general]
 
 Each line is synthesised with several eSpeak voices and speeds, encoded to 8 kHz mu-law and
 decoded back (as a Twilio call delivers it), then recognised with the wheel's general en-US
@@ -33,6 +34,8 @@ from zylin.local.demo_dialog import LOW_CONFIDENCE
 from zylin.local.demo_understanding import understand
 from zylin.local.espeak import synthesize
 from zylin.local.language_model import (
+    DEFAULT_CORPUS,
+    GENERAL_CORPUS,
     business_sentences,
     corpus_text,
     normalize,
@@ -119,6 +122,12 @@ async def main() -> None:
     parser.add_argument("--profile", type=Path, default=Path("business/example_profile.yaml"))
     parser.add_argument("--set", choices=["heldout", "dev"], default="heldout")
     parser.add_argument("--no-general", action="store_true", help="skip the general model")
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="business corpus")
+    parser.add_argument(
+        "--phrases",
+        default=str(GENERAL_CORPUS),
+        help="general receptionist phrases added to the corpus ('none': without)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print every hypothesis")
     args = parser.parse_args()
     logger.remove()
@@ -127,7 +136,9 @@ async def main() -> None:
     lines, voices = load_set(args.set)
     now = datetime.now(UTC)
     today = profile.local_now(now).date()
-    training = business_sentences(profile, corpus_text=corpus_text(), today=today)
+    phrases = None if args.phrases == "none" else Path(args.phrases)
+    text = corpus_text(args.corpus, phrases)
+    training = business_sentences(profile, corpus_text=text, today=today)
     held = {" ".join(normalize(ln.text)) for ln in lines} if args.set == "heldout" else set()
     kept = [s for s in training if " ".join(normalize(s)) not in held]
     out_dir = Path(tempfile.mkdtemp(prefix="zylin-lm-"))
