@@ -31,6 +31,7 @@ from zylin.local.demo_understanding import (
     tokenize,
     understand,
 )
+from zylin.local.heard import ExpectFrame, Heard, HeardFrame
 from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
 
 PROFILE = ISSUE_PROFILE
@@ -436,3 +437,25 @@ def test_numbers_from_num2words_are_said_without_hyphens_or_and() -> None:
     assert number_words(105) == "one hundred five"
     assert ordinal_words(21) == "twenty first"
     assert money_words("$250") == "two hundred fifty dollars"
+
+
+async def test_the_recognizers_confidence_reaches_the_brain_and_its_question_goes_back() -> None:
+    """A `HeardFrame` before a turn sets its confidence; the question asked goes upstream."""
+    tools = ToolDoubles()
+    profile = BusinessProfile.model_validate(PROFILE)
+    context = LLMContext(messages=[{"role": "system", "content": "demo"}], tools=tools.functions())
+    brain = DemoBrainLLMService(profile=profile, now=lambda: NOW)
+    assistant = LLMAssistantAggregator(context)
+    frames: list[Frame] = [LLMContextFrame(context), SleepFrame(0.05)]
+    for turn, confidence in [("book a cleaning on Monday at ten", None), ("Lee You", 0.1)]:
+        if confidence is not None:
+            frames.append(HeardFrame(heard=Heard(turn, confidence)))
+        frames.append(
+            LLMMessagesAppendFrame(messages=[{"role": "user", "content": turn}], run_llm=True)
+        )
+        frames.append(SleepFrame(0.15))
+    _, up = await run_test(Pipeline([brain, assistant]), frames_to_send=frames)
+    said = [m.get("content") for m in plain_messages(context) if m.get("role") == "assistant"]
+    assert said[-1] == "Sorry, I didn't quite catch your name. Could you say it again?"
+    assert [f.expect for f in up if isinstance(f, ExpectFrame)][-2:] == ["name", "name"]
+    assert [name for name, _ in tools.calls] == ["check_availability"]
