@@ -17,7 +17,7 @@ from zylin.local.demo_understanding import tokenize, understand
 from zylin.local.demo_when import find_day, parse_time, part_of_day
 from zylin.local.demo_yes_no import says_never_mind, says_no, says_yes
 from zylin.local.heard import Heard, HeardLog
-from zylin.local.nbest import rescore
+from zylin.local.nbest import agreement, rescore
 
 PROFILE = BusinessProfile.model_validate(ISSUE_PROFILE)
 # Tuesday 1 December 2026, 09:00 in New York: "tomorrow" is Wednesday the 2nd.
@@ -279,3 +279,11 @@ def test_nbest_rescoring_prefers_the_hypothesis_that_answers_the_question() -> N
     assert rescore(["you lee", "yes lee", "yes please"], "confirm") == 1
     assert rescore(["you lee", "the leave"], "confirm") == 0  # nothing fits: the best path
     assert rescore(heard, None) == 0
+
+
+def test_nbest_agreement_on_the_answer_is_a_confidence() -> None:
+    heard = ["yeah lee", "yeah the", "yes leave", "you lee"]
+    assert agreement(heard, 0, "confirm") == 0.75  # three of four say yes
+    times = ["at ten thirty", "at ten thirty a.m.", "at two thirty", "at the"]
+    assert agreement(times, 0, "time") == 0.5
+    assert agreement(["you lee", "the leave"], 0, "confirm") == 0.0  # no answer in it

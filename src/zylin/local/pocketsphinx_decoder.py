@@ -9,7 +9,7 @@ from pathlib import Path
 from pocketsphinx import Decoder, get_model_path
 
 from zylin.local.heard import Heard
-from zylin.local.nbest import TOP, rescore
+from zylin.local.nbest import TOP, agreement, rescore
 
 # The shipped en-US acoustic model is trained on 16 kHz speech.
 DECODER_SAMPLE_RATE = 16000
@@ -106,6 +106,8 @@ def recognize(decoder: Decoder, pcm16k: bytes, expect: str | None = None) -> Hea
     if alternatives and alternatives[0] != best:
         alternatives.insert(0, best)
     pick = rescore(alternatives, expect) if alternatives else 0
+    agreed = agreement(alternatives, pick, expect)
     if pick:
-        return Heard(alternatives[pick], min(confidence, 0.5), tuple(alternatives))
-    return Heard(best, confidence, tuple(alternatives))
+        confidence = min(confidence, 0.5)
+    text = alternatives[pick] if alternatives else best
+    return Heard(text, max(confidence, agreed), tuple(alternatives))
