@@ -1,4 +1,5 @@
-"""`python -m devtools.bench [v2v | load] ...`: voice-to-voice (default) or load benchmark."""
+"""`python -m devtools.bench [v2v | load | stt] ...`: voice-to-voice (default), load, or the
+demo recognizer's word accuracy."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ import sys
 
 def main(argv: list[str]) -> None:
     """Dispatch on the first argument; anything else goes to the voice-to-voice benchmark."""
+    if argv and argv[0] == "stt":
+        import asyncio
+
+        from devtools.bench.stt_accuracy import main as stt_main
+
+        sys.argv = [sys.argv[0], *argv[1:]]
+        asyncio.run(stt_main())
+        return
     if argv and argv[0] == "load":
         from devtools.bench.load import main as load_main
 

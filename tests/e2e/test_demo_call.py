@@ -36,20 +36,43 @@ async def demo_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
         yield server
 
 
-# What the caller says when Zylin asks for something: a caller repeats what was misheard.
+# What the caller says when Zylin asks for something: a caller repeats what was misheard,
+# and says no (then what to change) when the read-back is not what was asked for.
 ANSWERS = (
+    ("what should i change", "Wednesday at eleven"),
     ("what day", "Wednesday at eleven"),
+    ("which day", "Wednesday at eleven"),
     ("what time", "At eleven"),
+    ("which would you like", "At eleven"),
     ("name", "My name is Robert"),
+    ("spell", "Robert"),
     ("anything else", "No, that's all, goodbye"),
+)
+# The parts of the read-back, and how the caller corrects each when it was misheard.
+CORRECTIONS = (
+    ("robert", "No, the name is Robert"),
+    ("wednesday, december second at eleven a.m.", "No, Wednesday at eleven"),
+    ("checkup", "No, a checkup"),
 )
 
 
 async def last_bot_line(api: httpx.AsyncClient, call_sid: str) -> str:
     detail = (await api.get(f"/api/calls/{call_sid}")).json()
     bot = [t["text"] for t in detail.get("turns", []) if t["role"] == "assistant"]
-    sentences = re.split(r"(?<=[.?!])\s+", bot[-1].strip()) if bot else [""]
-    return sentences[-1]  # the question Zylin ended on
+    return bot[-1].strip() if bot else ""
+
+
+def answer_to(line: str) -> str:
+    """What the caller says to Zylin's last line: to its last question, else to its gist."""
+    line = line.lower()
+    if "shall i book it" in line:  # the read-back: put right what was misheard
+        return next((fix for part, fix in CORRECTIONS if part not in line), "Yes please")
+    last = re.split(r"(?<=[.?!])\s+", line)[-1]
+    for text in (last, line):
+        for cue, said in ANSWERS:
+            if cue in text:
+                return said
+    return ANSWERS[-1][1]
 
 
 async def test_demo_call_answers_books_and_says_goodbye(demo_server: RunningServer) -> None:
@@ -60,9 +83,8 @@ async def test_demo_call_answers_books_and_says_goodbye(demo_server: RunningServ
         for line in ("What are your opening hours?", "Book a checkup on Wednesday at eleven"):
             await call.say_text(line)
             await call.wait_for_reply(timeout=25, silence_ms=1200)
-        for _ in range(6):  # answer Zylin's questions until it says goodbye
-            asked = (await last_bot_line(api, call.call_sid)).lower()
-            reply = next((said for cue, said in ANSWERS if cue in asked), ANSWERS[-1][1])
+        for _ in range(12):  # answer Zylin's questions until it says goodbye
+            reply = answer_to(await last_bot_line(api, call.call_sid))
             if reply == ANSWERS[-1][1]:
                 with contextlib.suppress(CallClosed):  # Zylin may hang up as we finish
                     await call.say_text(reply)

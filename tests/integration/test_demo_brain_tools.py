@@ -100,12 +100,16 @@ async def test_books_then_cancels_with_the_real_tools(real_tools: ToolHarness) -
         [
             "I'd like to book a checkup on Monday at ten thirty a.m.",
             "my name is Ann Lee",
+            "yes please",
             "I need to cancel my appointment",
+            "yes",
             "no thanks bye",
         ],
     )
-    assert "all set" in said[2] and "checkup on Monday, November thirtieth" in said[2]
-    assert "is cancelled" in said[3]
+    assert said[2].endswith("for Ann Lee. Shall I book it?")
+    assert "all set" in said[3] and "checkup on Monday, November thirtieth" in said[3]
+    assert said[4].endswith("Shall I cancel it?")
+    assert "is cancelled" in said[5]
     assert real_tools.ctx.end.reason == "bot_ended"
     await real_tools.heard()  # the goodbye played: the call ends
     pushed = real_tools.said()

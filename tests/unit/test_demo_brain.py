@@ -31,6 +31,7 @@ from zylin.local.demo_understanding import (
     tokenize,
     understand,
 )
+from zylin.local.heard import ExpectFrame, Heard, HeardFrame
 from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
 
 PROFILE = ISSUE_PROFILE
@@ -183,7 +184,11 @@ def plain_messages(context: LLMContext) -> list[dict[str, Any]]:
 async def test_greets_then_books_through_availability_and_booking_tools() -> None:
     tools = ToolDoubles()
     said, context, down = await converse(
-        ["I'd like to book a cleaning on Monday at ten thirty a.m.", "My name is John Smith"],
+        [
+            "I'd like to book a cleaning on Monday at ten thirty a.m.",
+            "My name is John Smith",
+            "Yes",
+        ],
         tools,
     )
     assert said[0].startswith("Thank you for calling Bright Smile Dental")
@@ -200,6 +205,10 @@ async def test_greets_then_books_through_availability_and_booking_tools() -> Non
         ),
     ]
     assert any("name" in s.lower() for s in said)
+    assert said[-2] == (
+        "A cleaning on Monday, November thirtieth at ten thirty a.m. for John Smith. "
+        "Shall I book it?"
+    )
     assert "all set" in said[-1] and "John Smith" in said[-1]
     assert any(type(f).__name__ == "LLMContextAssistantTurnFrame" for f in down)
     tool_messages = [m for m in plain_messages(context) if m.get("role") == "tool"]
@@ -209,7 +218,8 @@ async def test_greets_then_books_through_availability_and_booking_tools() -> Non
 async def test_asks_for_missing_slots_one_at_a_time() -> None:
     tools = ToolDoubles()
     said, _, _ = await converse(
-        ["I want to make an appointment", "a checkup", "tomorrow", "two p.m.", "Ann Lee"], tools
+        ["I want to make an appointment", "a checkup", "tomorrow", "two p.m.", "Ann Lee", "yep"],
+        tools,
     )
     assert "Which service" in said[1]
     assert "What day" in said[2]
@@ -223,7 +233,8 @@ async def test_asks_for_missing_slots_one_at_a_time() -> None:
 async def test_unavailable_time_offers_nearest_slots_and_closed_day_is_refused() -> None:
     tools = ToolDoubles(free=["09:00", "11:00", "11:30", "15:00"])
     said, _, _ = await converse(
-        ["book a whitening on saturday", "monday at ten", "eleven thirty", "Sam Green"], tools
+        ["book a whitening on saturday", "monday at ten", "eleven thirty", "Sam Green", "sure"],
+        tools,
     )
     assert "closed on Saturday" in said[1]
     assert "not available" in said[2] and "eleven a.m." in said[2]
@@ -234,7 +245,9 @@ async def test_unavailable_time_offers_nearest_slots_and_closed_day_is_refused()
 async def test_tool_error_is_spoken_to_the_caller() -> None:
     error = "Sorry, that time was just taken. The nearest free times are 9:30 AM."
     tools = ToolDoubles(fail={"book_appointment": error})
-    said, _, _ = await converse(["book a cleaning monday at 9 am", "my name is Lee"], tools)
+    said, _, _ = await converse(
+        ["book a cleaning monday at 9 am", "my name is Lee", "that's right"], tools
+    )
     assert said[-1] == f"{error} What time would you like?"
 
 
@@ -253,7 +266,8 @@ async def test_answers_hours_prices_and_faq_from_the_profile() -> None:
 async def test_cancel_finds_then_cancels_the_appointment() -> None:
     appts = [{"appointment_id": 42, "service": "Cleaning", "start": "2026-11-30T10:30"}]
     tools = ToolDoubles(appointments=appts)
-    said, _, _ = await converse(["I need to cancel my appointment"], tools)
+    said, _, _ = await converse(["I need to cancel my appointment", "yes please"], tools)
+    assert "I have a cleaning on Monday, November thirtieth at ten thirty a.m." in said[1]
     assert tools.calls == [
         ("find_my_appointments", {}),
         ("cancel_appointment", {"appointment_id": 42}),
@@ -267,7 +281,7 @@ async def test_cancel_asks_which_when_there_are_several() -> None:
         {"appointment_id": 2, "service": "Checkup", "start": "2026-12-02T09:00"},
     ]
     tools = ToolDoubles(appointments=appts)
-    said, _, _ = await converse(["cancel my appointment please", "the checkup"], tools)
+    said, _, _ = await converse(["cancel my appointment please", "the checkup", "yes"], tools)
     assert "Which one" in said[1]
     assert tools.calls[-1] == ("cancel_appointment", {"appointment_id": 2})
 
@@ -275,7 +289,9 @@ async def test_cancel_asks_which_when_there_are_several() -> None:
 async def test_reschedule_moves_the_appointment() -> None:
     appts = [{"appointment_id": 7, "service": "Checkup", "start": "2026-11-30T10:30"}]
     tools = ToolDoubles(appointments=appts)
-    said, _, _ = await converse(["I'd like to reschedule my appointment", "Tuesday at 3 pm"], tools)
+    said, _, _ = await converse(
+        ["I'd like to reschedule my appointment", "Tuesday at 3 pm", "go ahead"], tools
+    )
     assert tools.calls[-1] == (
         "reschedule_appointment",
         {"appointment_id": 7, "new_start": "2026-12-01T15:00"},
@@ -421,3 +437,25 @@ def test_numbers_from_num2words_are_said_without_hyphens_or_and() -> None:
     assert number_words(105) == "one hundred five"
     assert ordinal_words(21) == "twenty first"
     assert money_words("$250") == "two hundred fifty dollars"
+
+
+async def test_the_recognizers_confidence_reaches_the_brain_and_its_question_goes_back() -> None:
+    """A `HeardFrame` before a turn sets its confidence; the question asked goes upstream."""
+    tools = ToolDoubles()
+    profile = BusinessProfile.model_validate(PROFILE)
+    context = LLMContext(messages=[{"role": "system", "content": "demo"}], tools=tools.functions())
+    brain = DemoBrainLLMService(profile=profile, now=lambda: NOW)
+    assistant = LLMAssistantAggregator(context)
+    frames: list[Frame] = [LLMContextFrame(context), SleepFrame(0.05)]
+    for turn, confidence in [("book a cleaning on Monday at ten", None), ("Lee You", 0.1)]:
+        if confidence is not None:
+            frames.append(HeardFrame(heard=Heard(turn, confidence)))
+        frames.append(
+            LLMMessagesAppendFrame(messages=[{"role": "user", "content": turn}], run_llm=True)
+        )
+        frames.append(SleepFrame(0.15))
+    _, up = await run_test(Pipeline([brain, assistant]), frames_to_send=frames)
+    said = [m.get("content") for m in plain_messages(context) if m.get("role") == "assistant"]
+    assert said[-1] == "Sorry, I didn't quite catch your name. Could you say it again?"
+    assert [f.expect for f in up if isinstance(f, ExpectFrame)][-2:] == ["name", "name"]
+    assert [name for name, _ in tools.calls] == ["check_availability"]

@@ -22,6 +22,7 @@ from pipecat.tests.utils import run_test
 from tests.profile_data import ISSUE_PROFILE
 from zylin.business.profile import BusinessProfile
 from zylin.local.espeak import synthesize
+from zylin.local.heard import HeardFrame
 from zylin.local.language_model import (
     LanguageModelFiles,
     business_sentences,
@@ -29,7 +30,7 @@ from zylin.local.language_model import (
     read_dictionary_words,
     write_language_model,
 )
-from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode, make_decoder
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode, make_decoder, recognize
 from zylin.local.pocketsphinx_stt import PocketsphinxSTTService
 from zylin.local.spoken import money_words, number_words, ordinal_words, time_words
 
@@ -129,6 +130,11 @@ async def test_service_turns_a_vad_segment_into_a_transcription(lm: LanguageMode
     transcripts = [f for f in down if isinstance(f, TranscriptionFrame)]
     assert len(transcripts) == 1
     assert transcripts[0].finalized
+    # The confidence goes just before the transcript, for the demo brain past the aggregator.
+    heard = [f for f in down if isinstance(f, HeardFrame)]
+    assert len(heard) == 1 and down.index(heard[0]) < down.index(transcripts[0])
+    assert heard[0].heard.text == transcripts[0].text
+    assert heard[0].heard.confidence is not None and 0 <= heard[0].heard.confidence <= 1
     # What pocketsphinx makes of eSpeak audio is the bench's business (stt_accuracy), not a
     # test's: the words vary with how the segment was chunked and resampled.
     assert transcripts[0].text.strip()
@@ -176,6 +182,10 @@ async def test_make_decoder_is_set_up_from_the_business_model(lm: LanguageModelF
     audio = await phone_audio("I would like to book a cleaning on Monday")
     pcm16k = await create_file_resampler().resample(audio, PHONE_RATE, DECODER_SAMPLE_RATE)
     assert {"book", "cleaning", "monday"} <= set(decode(decoder, pcm16k).split())
+    # With an expectation, the n-best list comes along and the text is one of its entries.
+    heard = recognize(decoder, pcm16k, expect="time")
+    assert heard.alternatives and heard.text in heard.alternatives
+    assert heard.confidence is not None and 0 <= heard.confidence <= 1
 
 
 def test_spoken_numbers_are_words_the_language_model_and_dictionary_know(

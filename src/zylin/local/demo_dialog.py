@@ -17,8 +17,23 @@ from zylin.local.demo_tool_results import (
     slot_list,
 )
 from zylin.local.demo_understanding import Utterance, understand
+from zylin.local.demo_when import in_part
 
 _TASKS = ("book", "cancel", "reschedule", "message")
+# Below this confidence a turn that answers a question is asked again rather than trusted.
+LOW_CONFIDENCE = 0.5
+_MAX_REASKS = 2
+# What was asked -> the phrase that asks again when the answer was heard badly.
+_REASK = {
+    "name": "unsure_name",
+    "time": "unsure_time",
+    "new_time": "unsure_time",
+    "day": "unsure_day",
+    "new_day": "unsure_day",
+    "service": "unsure_service",
+    "which": "unsure",
+    "confirm": "unsure_confirm",
+}
 
 
 @dataclass
@@ -29,6 +44,7 @@ class Dialog:
     service: str | None = None
     day: date | None = None
     time: time | None = None
+    part: str | None = None
     name: str | None = None
     phone: str | None = None
     this_number: bool = False
@@ -46,16 +62,20 @@ class Dialog:
     had_error: bool = False
     calls_this_turn: int = 0
     last_call: ToolCall | None = None
+    confirmed: bool = False
+    ask_change: bool = False
+    unsure: int = 0  # turns in a row heard with low confidence while a slot was asked for
 
     def reset_task(self) -> None:
         """Forget the finished task's slots; keep who the caller is."""
         self.intent = None
-        self.service = self.day = self.time = self.message = None
+        self.service = self.day = self.time = self.part = self.message = None
         self.hint_service = self.hint_day = None
         self.slots = self.slots_for = None
         self.appointments = None
         self.appointment = None
         self.offer_pending = False
+        self.confirmed = self.ask_change = False
 
 
 def choose_appointment(d: Dialog, u: Utterance) -> None:
@@ -84,14 +104,23 @@ class DialogTracker:
         self._now = now
         self._phrasing = phrasing
 
-    def on_user(self, d: Dialog, text: str) -> None:
-        """Fold one caller turn into the dialog state."""
+    def on_user(self, d: Dialog, text: str, confidence: float | None = None) -> None:
+        """Fold one caller turn into the dialog state.
+
+        Args:
+            d: The state so far.
+            text: What the caller said, as transcribed or typed.
+            confidence: The recognizer's confidence (0-1) in `text`; None trusts it.
+        """
         say = self._phrasing.say
         d.notes = []
         d.calls_this_turn = 0
         d.last_call = None
         d.had_error = False
+        d.confirmed = d.ask_change = False
         u = understand(text, self._profile, self._now(), awaiting=d.awaiting)
+        if self._heard_badly(d, u, confidence):
+            return
         if d.awaiting == "offer_message" and u.intent != "end":
             d.offer_pending = False
             if u.no and not u.intent:
@@ -102,12 +131,14 @@ class DialogTracker:
             d.message = text.strip()
             return
         if d.awaiting == "anything_else" and not u.intent and not u.info and not u.faq_answer:
-            if u.no:
+            if u.no and not (u.service or u.day or u.time):
                 u.intent = "end"
             elif not (u.service or u.day or u.time):
                 d.notes.append(say("what_else"))
         if u.intent in ("end", "human"):
             d.intent = u.intent
+            return
+        if d.awaiting == "confirm" and self._on_read_back_answer(d, u):
             return
         if u.intent in _TASKS and u.intent != d.intent:
             d.reset_task()
@@ -115,7 +146,7 @@ class DialogTracker:
         elif d.intent is None and (u.service or u.day or u.time) and not u.info:
             d.intent = "book"  # "a cleaning on Monday" on its own means a booking
         d.notes.extend(self._phrasing.info_notes(u))
-        if u.name and (d.awaiting == "name" or not d.name or u.intent is None):
+        if u.name and (d.awaiting in ("name", "confirm") or not d.name or u.intent is None):
             d.name = u.name
         if u.phone:
             d.phone = u.phone
@@ -126,18 +157,67 @@ class DialogTracker:
         if d.intent in ("cancel", "reschedule") and d.awaiting == "which":
             choose_appointment(d, u)
             return
+        if d.intent == "cancel" and d.awaiting == "confirm":
+            choose_appointment(d, u)  # "no, the checkup": read the other one back
+            return
         if d.intent in ("cancel", "reschedule") and d.appointment is None:
             d.hint_service = u.service or d.hint_service
             if d.intent == "cancel":
                 d.hint_day = u.day or d.hint_day
                 return
         if d.intent in ("book", "reschedule"):
-            if u.service and d.intent == "book":
-                d.service = u.service
-            if u.day:
-                d.day = u.day
-            if u.time:
-                d.time = u.time
+            self._take_when(d, u)
+
+    def _take_when(self, d: Dialog, u: Utterance) -> None:
+        """The service, day, time or part of the day the caller gave; only what was said."""
+        if u.service and d.intent == "book":
+            d.service = u.service
+        if u.day:
+            d.day = u.day
+        if u.time:
+            d.time, d.part = u.time, None
+        elif u.part:
+            d.part = u.part
+            if d.time is not None and not in_part(d.time, u.part):
+                d.time = None  # "no, in the afternoon": ask which time then
+
+    def _heard_badly(self, d: Dialog, u: Utterance, confidence: float | None) -> bool:
+        """Ask again when an answer to a question was heard with low confidence."""
+        asked = d.awaiting
+        unsure = confidence is not None and confidence < LOW_CONFIDENCE
+        if not unsure or asked not in _REASK or u.intent in ("end", "human"):
+            d.unsure = 0
+            return False
+        d.unsure += 1
+        if d.unsure > _MAX_REASKS:  # take it: the read-back will catch a mistake
+            d.unsure = 0
+            return False
+        key = _REASK[asked]
+        if asked == "name" and d.unsure == _MAX_REASKS:
+            key = "unsure_name_spell"
+        d.notes.append(self._phrasing.say(key))
+        return True
+
+    def _on_read_back_answer(self, d: Dialog, u: Utterance) -> bool:
+        """A yes, a no or a correction after a read-back; True when nothing more to fold."""
+        say = self._phrasing.say
+        if u.never_mind:
+            d.reset_task()
+            d.notes.append(say("left_as_it_was"))
+            return True
+        if u.changes or (d.intent == "cancel" and u.ordinal):
+            return False  # a correction: fold it in, then read back again
+        if u.yes:
+            d.confirmed = True
+            return True
+        if u.no and d.intent == "cancel":
+            d.reset_task()
+            d.notes.append(say("left_as_it_was"))
+            return True
+        if u.no:
+            d.ask_change = True
+            return True
+        return False
 
     def on_tool_result(self, d: Dialog, call: ToolCall, result: Any) -> None:
         """Fold a tool's result into the state; notes carry what must be said about it."""

@@ -23,6 +23,7 @@ from pipecat.services.settings import LLMSettings
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_phrasing import DEFAULT_PHRASES, load_phrases
 from zylin.local.demo_replay import DemoBrain
+from zylin.local.heard import ExpectFrame, HeardFrame, HeardLog
 
 
 class DemoBrainLLMService(LLMService):
@@ -31,7 +32,9 @@ class DemoBrainLLMService(LLMService):
     It reads the same `LLMContext` the OpenAI service would, speaks with `LLMTextFrame`s
     between start/end frames, and asks for tools with `FunctionCallFromLLM` through
     `run_function_calls`, so the registered tools, the assistant aggregator and the re-run
-    after a tool result all work exactly as in a real call.
+    after a tool result all work exactly as in a real call. It keeps the demo STT's
+    confidence in each utterance (`HeardFrame`) to ask again rather than guess, and tells
+    the STT what it asked for (`ExpectFrame`, upstream) for its n-best rescoring.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class DemoBrainLLMService(LLMService):
         kwargs.setdefault("run_in_parallel", False)
         super().__init__(settings=settings, **kwargs)
         self._brain = DemoBrain(profile, now, load_phrases(phrases_path))
+        self._heard = HeardLog()
 
     def can_generate_metrics(self) -> bool:
         """Processing time is reported like a real LLM's."""
@@ -74,6 +78,8 @@ class DemoBrainLLMService(LLMService):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Answer each `LLMContextFrame`; pass everything else along."""
         await super().process_frame(frame, direction)
+        if isinstance(frame, HeardFrame):
+            self._heard.add(frame.heard)
         if not isinstance(frame, LLMContextFrame):
             await self.push_frame(frame, direction)
             return
@@ -88,7 +94,9 @@ class DemoBrainLLMService(LLMService):
             await self.push_frame(LLMFullResponseEndFrame())
 
     async def _respond(self, context: LLMContext) -> None:
-        reply = self._brain.respond(context.get_messages())
+        reply = self._brain.respond(context.get_messages(), self._heard.confidence)
+        if reply.call is None:
+            await self.push_frame(ExpectFrame(expect=reply.awaiting), FrameDirection.UPSTREAM)
         if reply.text:
             await self._push_llm_text(reply.text)
         if reply.call is not None:

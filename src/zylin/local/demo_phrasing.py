@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from zylin.business.profile import WEEKDAY_NAMES, WEEKDAYS, BusinessProfile
+from zylin.local.demo_tool_results import Appointment
 from zylin.local.demo_understanding import Utterance
 from zylin.local.spoken import MONTH_WORDS, money_words, ordinal_words, time_words
 
@@ -54,6 +55,14 @@ class Phrasing:
     def time_words(t: time) -> str:
         """Clock time as said aloud."""
         return time_words(t.hour, t.minute)
+
+    def appointment_words(self, a: Appointment) -> str:
+        """ "a checkup on Monday, November thirtieth at ten thirty a.m." """
+        service = (a.service or "visit").lower()
+        if a.start is None:
+            return f"your {service}"
+        when = f"{self.day_words(a.start.date())} at {self.time_words(a.start.time())}"
+        return f"a {service} on {when}"
 
     def service_names(self) -> str:
         """ "cleaning, checkup or whitening"."""
@@ -143,12 +152,14 @@ class Phrasing:
             "name": ["there", "Ann Lee", "Robert", "Maria"],
         }
         values["times"] = values["slots"]
+        values["part"] = ["morning", "afternoon", "evening"]
         values["appointments"] = [
             f"a {service} on {day} at {at}"
             for service, day, at in zip(
                 values["service"] * 5, values["day"], times[8::4], strict=False
             )
         ]
+        values["what"] = values["appointments"]
         lines = []
         for key, template in self._phrases.items():
             names = sorted({n for n in re.findall(r"\{(\w+)\}", template) if n != "business"})

@@ -11,6 +11,7 @@ from zylin.business.profile import BusinessProfile
 from zylin.local.demo_dialog import Dialog
 from zylin.local.demo_phrasing import Phrasing, join_words
 from zylin.local.demo_tool_results import ToolCall
+from zylin.local.demo_when import in_part
 
 _MAX_CALLS_PER_TURN = 4
 
@@ -63,6 +64,8 @@ class Policy:
             logger.warning(f"demo brain: {call.name} repeated with the same arguments; giving up")
             d.reset_task()
             return Reply(_with(text, say("tool_unavailable")), None, None)
+        if d.unsure and not call and d.awaiting != "confirm":  # the notes hold the re-ask
+            return Reply(text, None, d.awaiting)
         if call is not None:
             return Reply(_with(text, question), call, None)
         if awaiting is not None:
@@ -113,20 +116,33 @@ class Policy:
             args = {"date": d.day.isoformat(), "service": d.service}
             return ToolCall("check_availability", args), None, None
         day = words.day_words(d.day)
-        offer = join_words([words.time_words(t) for t in nearest_slots(d.slots, d.time)])
         if not d.slots:
             service, d.day = d.service.lower(), None
             return None, say("no_slots", service=service, day=day), "day"
+        in_part_slots = [t for t in d.slots if in_part(t, d.part)]
+        offer = join_words([words.time_words(t) for t in nearest_slots(in_part_slots, d.time)])
+        if not d.time and d.part and not in_part_slots:
+            offer = join_words([words.time_words(t) for t in nearest_slots(d.slots, None)])
+            return None, say("no_slots_part", day=day, part=d.part, slots=offer), "time"
         if not d.time and d.had_error:
             return None, say("ask_time_plain"), "time"
+        if not d.time and d.part:
+            return None, say("ask_time_part", day=day, part=d.part, slots=offer), "time"
         if not d.time:
             return None, say("ask_time", day=day, slots=offer), "time"
         if d.time not in d.slots:
             taken = words.time_words(d.time)
+            offer = join_words([words.time_words(t) for t in nearest_slots(d.slots, d.time)])
             d.time = None
             return None, say("slot_taken", time=taken, day=day, slots=offer), "time"
         if not d.name:
             return None, say("ask_name"), "name"
+        if d.ask_change:
+            return None, say("ask_change"), "confirm"
+        if not d.confirmed:
+            when = {"day": day, "time": words.time_words(d.time)}
+            read_back = say("confirm_book", service=d.service.lower(), name=d.name, **when)
+            return None, read_back, "confirm"
         args = {
             "service": d.service,
             "start": f"{d.day.isoformat()}T{d.time:%H:%M}",
@@ -140,17 +156,14 @@ class Policy:
         if d.appointments is None:
             return ToolCall("find_my_appointments", {}), None, None
         if d.appointment is None:
-            listed = []
-            for a in d.appointments:
-                when = (
-                    f"{words.day_words(a.start.date())} at {words.time_words(a.start.time())}"
-                    if a.start
-                    else "an appointment"
-                )
-                listed.append(f"a {(a.service or 'visit').lower()} on {when}")
+            listed = [words.appointment_words(a) for a in d.appointments]
             return None, say("which_appointment", appointments=join_words(listed)), "which"
+        appt = d.appointment
+        if d.intent == "cancel" and not d.confirmed:
+            read_back = say("confirm_cancel", what=words.appointment_words(appt))
+            return None, read_back, "confirm"
         if d.intent == "cancel":
-            return ToolCall("cancel_appointment", {"appointment_id": d.appointment.id}), None, None
+            return ToolCall("cancel_appointment", {"appointment_id": appt.id}), None, None
         if not d.day:
             return None, say("ask_new_day"), "new_day"
         if self._profile.opening_on(d.day) is None:
@@ -159,6 +172,12 @@ class Policy:
             return None, say("closed_day", day=day), "new_day"
         if not d.time:
             return None, say("ask_new_time", day=words.day_words(d.day)), "new_time"
+        if d.ask_change:
+            return None, say("ask_change"), "confirm"
+        if not d.confirmed:
+            new = {"day": words.day_words(d.day), "time": words.time_words(d.time)}
+            read_back = say("confirm_move", what=words.appointment_words(appt), **new)
+            return None, read_back, "confirm"
         args = {
             "appointment_id": d.appointment.id,
             "new_start": f"{d.day.isoformat()}T{d.time:%H:%M}",

@@ -39,8 +39,16 @@ class DemoBrain:
         """Every line a caller can hear from the brain (see `Phrasing.sample_lines`)."""
         return self.phrasing.sample_lines(today)
 
-    def respond(self, messages: list[Any]) -> Reply:
-        """Replay the conversation to rebuild the state, then decide the next reply."""
+    def respond(
+        self, messages: list[Any], confidence: Callable[[str], float | None] | None = None
+    ) -> Reply:
+        """Replay the conversation to rebuild the state, then decide the next reply.
+
+        Args:
+            messages: The LLM context's messages, OpenAI-shaped.
+            confidence: The recognizer's confidence in a caller turn's text, None when it
+                has none (typed text, a cloud STT): such turns are trusted.
+        """
         d = Dialog()
         calls: dict[str, ToolCall] = {}
         reply: Reply | None = None
@@ -50,7 +58,8 @@ class DemoBrain:
             role = message.get("role")
             if role == "user":
                 d.awaiting = reply.awaiting if reply else d.awaiting
-                self._tracker.on_user(d, standard_message_text(message))  # type: ignore[arg-type]
+                text = standard_message_text(message)  # type: ignore[arg-type]
+                self._tracker.on_user(d, text, confidence(text) if confidence else None)
                 reply = self._policy.decide(d)
             elif role == "assistant":
                 for tc in message.get("tool_calls") or []:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from zylin.business.profile import BusinessProfile
 from zylin.local.demo_names import parse_name
-from zylin.local.spoken import (
-    MONTH_WORDS,
-    ORDINAL_VALUES,
-    WEEKDAY_WORDS,
-    WORD_VALUES,
-    parse_number,
-)
+from zylin.local.demo_when import find_day, parse_day, parse_time, part_of_day
+from zylin.local.demo_yes_no import says_never_mind, says_no, says_yes
+from zylin.local.spoken import WORD_VALUES
+
+__all__ = ["Utterance", "parse_day", "parse_name", "parse_time", "tokenize", "understand"]
 
 _DIGIT_WORDS = {w: str(v) for w, v in WORD_VALUES.items() if v < 10}
-_MERIDIEM = {"am": "am", "a.m.": "am", "a.m": "am", "pm": "pm", "p.m.": "pm", "p.m": "pm"}
 
 # Intent cues, checked in this order; the first that matches wins.
 _INTENT_CUES: list[tuple[str, tuple[str, ...]]] = [
@@ -150,12 +147,19 @@ class Utterance:
     service: str | None = None
     day: date | None = None
     time: time | None = None
+    part: str | None = None
     name: str | None = None
     phone: str | None = None
     this_number: bool = False
     faq_answer: str | None = None
     message: str | None = None
     ordinal: int | None = None
+    never_mind: bool = False
+
+    @property
+    def changes(self) -> bool:
+        """Whether the turn gives a slot value (a correction, when a read-back was heard)."""
+        return bool(self.service or self.day or self.time or self.part or self.name)
 
 
 def tokenize(text: str) -> list[str]:
@@ -179,126 +183,6 @@ def match_service(words: list[str], profile: BusinessProfile) -> str | None:
         parts = tokenize(service.name)
         if parts and all(p in plain or p.rstrip("s") in plain for p in parts):
             return service.name
-    return None
-
-
-def _next_weekday(today: date, weekday: int) -> date:
-    """The next such weekday after today ("Monday" said on a Monday means a week later)."""
-    ahead = (weekday - today.weekday()) % 7 or 7
-    return today + timedelta(days=ahead)
-
-
-def parse_day(words: list[str], today: date) -> date | None:
-    """A date from "today", "tomorrow", "monday", "next friday", "december third", "the 5th"."""
-    text = " ".join(words)
-    if "day after tomorrow" in text:
-        return today + timedelta(days=2)
-    if "tomorrow" in words:
-        return today + timedelta(days=1)
-    if "today" in words:
-        return today
-    for w in words:
-        if w in WEEKDAY_WORDS:
-            return _next_weekday(today, WEEKDAY_WORDS.index(w))
-    month: int | None = None
-    for i, w in enumerate(words):
-        if w in MONTH_WORDS and not (w == "may" and (i == 0 or words[i - 1] in ("i", "we"))):
-            month = MONTH_WORDS.index(w) + 1
-            day = _day_number(words, i + 1)
-            if day:
-                return _future_date(today, month, day)
-    for i, w in enumerate(words):
-        if w == "the":
-            day = _day_number(words, i + 1)
-            if day:
-                return _future_date(today, None, day)
-    return None
-
-
-def _day_number(words: list[str], i: int) -> int | None:
-    if i >= len(words):
-        return None
-    w = words[i]
-    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", w)
-    if m:
-        n = int(m.group(1))
-        return n if 1 <= n <= 31 else None
-    if w in ORDINAL_VALUES:
-        return ORDINAL_VALUES[w]
-    if w in ("twenty", "thirty") and i + 1 < len(words) and words[i + 1] in ORDINAL_VALUES:
-        n = WORD_VALUES[w] + ORDINAL_VALUES[words[i + 1]]
-        return n if n <= 31 else None
-    return None
-
-
-def _future_date(today: date, month: int | None, day: int) -> date | None:
-    """The first date on or after today with that day (and month, when given)."""
-    if month:
-        for year in (today.year, today.year + 1):
-            try:
-                candidate = date(year, month, day)
-            except ValueError:
-                return None
-            if candidate >= today:
-                return candidate
-        return None
-    year, mon = today.year, today.month
-    for _ in range(13):
-        try:
-            candidate = date(year, mon, day)
-        except ValueError:
-            candidate = None
-        if candidate is not None and candidate >= today:
-            return candidate
-        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return None
-
-
-def parse_time(words: list[str], *, expecting: bool) -> time | None:
-    """A clock time from "10:30", "ten thirty a.m.", "2 pm", "noon", "at three o'clock".
-
-    Bare numbers count only after "at"/"around" or when a time was just asked for, so
-    "the third" or a phone number is not taken for a time.
-    """
-    if "noon" in words or "midday" in words:
-        return time(12, 0)
-    for i in range(len(words)):
-        hour, used = parse_number(words, i)
-        if hour is None or not 1 <= hour <= 12:
-            continue
-        j = i + used
-        minute = 0
-        has_minute = False
-        if j < len(words) and words[j] == "oh":
-            m, u = parse_number(words, j + 1)
-            if m is not None and m < 10:
-                minute, has_minute, j = m, True, j + 1 + u
-        else:
-            m, u = parse_number(words, j)
-            if m is not None and 10 <= m <= 59:
-                minute, has_minute, j = m, True, j + u
-            elif m == 0 and j < len(words) and words[j] == "00":
-                has_minute, j = True, j + 1
-        meridiem = None
-        if j < len(words) and words[j] in _MERIDIEM:
-            meridiem = _MERIDIEM[words[j]]
-        elif j + 1 < len(words) and words[j] in ("a", "p") and words[j + 1] in ("m", "m."):
-            meridiem = "am" if words[j] == "a" else "pm"
-        elif " ".join(words[j : j + 3]) in ("in the morning",):
-            meridiem = "am"
-        elif " ".join(words[j : j + 3]) in ("in the afternoon", "in the evening"):
-            meridiem = "pm"
-        oclock = j < len(words) and words[j] == "o'clock"
-        cued = i > 0 and words[i - 1] in ("at", "around", "about", "by")
-        if not (meridiem or has_minute or oclock or cued or expecting):
-            continue
-        if meridiem == "pm" and hour != 12:
-            hour += 12
-        elif meridiem == "am" and hour == 12:
-            hour = 0
-        elif meridiem is None and hour < 8:
-            hour += 12
-        return time(hour, minute)
     return None
 
 
@@ -335,6 +219,14 @@ def match_faq(words: list[str], profile: BusinessProfile) -> str | None:
     return best if best_score >= 0.5 else None
 
 
+def _name(text: str, awaiting: str | None) -> str | None:
+    """The caller's name; after a read-back only with a cue ("the name is Priya")."""
+    if awaiting == "confirm":
+        rest = re.sub(r"^\W*(?:no|nope|actually|sorry)\b\W*", "", text, flags=re.I)
+        return parse_name(rest, bare=False, opening=True)
+    return parse_name(text, bare=awaiting == "name")
+
+
 def understand(
     text: str, profile: BusinessProfile, now: datetime, *, awaiting: str | None
 ) -> Utterance:
@@ -352,16 +244,27 @@ def understand(
     for info, cues in _INFO_CUES:
         if any(_has(joined, c) for c in cues):
             u.info.append(info)
-    u.yes = bool(words) and words[0] in ("yes", "yeah", "yep", "sure", "correct", "right", "okay")
-    u.no = bool(words) and words[0] in ("no", "nope", "nah")
+    if awaiting == "confirm" and u.intent not in (None, "human"):
+        if u.intent == "end" and _has(joined, "bye"):
+            pass  # "no, that's all, bye" still ends the call
+        else:
+            u.intent = None  # "no, that's wrong" or "a different time" correct the read-back
+    u.yes, u.no = says_yes(words), says_no(words)
+    u.never_mind = says_never_mind(words)
     u.service = match_service(words, profile)
-    u.day = parse_day(words, today)
+    found = find_day(words, today)
+    spare = list(words)
+    if found:
+        u.day = found[0]
+        spare = ["" if i in found[1] else w for i, w in enumerate(words)]
     if awaiting != "phone":
-        u.time = parse_time(words, expecting=awaiting in ("time", "new_time"))
+        expecting = awaiting in ("time", "new_time", "confirm")
+        u.time = parse_time(spare, expecting=expecting)
+        u.part = part_of_day(words) if u.time is None else None
     u.phone = parse_phone(words)
     u.this_number = any(_has(joined, c) for c in _THIS_NUMBER) and u.phone is None
     if not (u.no and len(words) == 1):
-        u.name = parse_name(text, bare=awaiting == "name")
+        u.name = _name(text, awaiting)
     if not u.intent and not u.info:
         u.faq_answer = match_faq(words, profile)
     for w in words:

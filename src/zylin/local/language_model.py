@@ -29,6 +29,7 @@ from zylin.local.spoken import (
 )
 
 DEFAULT_CORPUS = Path(__file__).with_name("demo_corpus.txt")
+GENERAL_CORPUS = Path(__file__).with_name("receptionist_corpus.txt")
 DEFAULT_DICT = Path(get_model_path("en-us/cmudict-en-us.dict"))
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _MAX_EXPANSIONS = 60
@@ -87,12 +88,19 @@ def _profile_slots(profile: BusinessProfile, today: date) -> dict[str, list[str]
             times.append(time_words(h, m, with_meridiem=False))
             minute += 15
     times = list(dict.fromkeys([*times, "ten o'clock", "two o'clock", "noon"]))
+    hours = _open_hours(profile)
     dates: list[str] = []
     for offset in range(0, 45):
         d = today + timedelta(days=offset)
         dates.append(f"the {ordinal_words(d.day)}")
         dates.append(f"{MONTH_WORDS[d.month - 1]} {ordinal_words(d.day)}")
+    months = list(dict.fromkeys(MONTH_WORDS[(today.month - 1 + k) % 12] for k in range(3)))
     return {
+        "hour": [number_words(h % 12 or 12) for h in hours],
+        "clock": _clock_phrases(hours),
+        "part": ["morning", "afternoon", "evening"],
+        "ordinal": [ordinal_words(n) for n in range(1, 32)],
+        "month": months,
         "service": [" ".join(normalize(s.name)) for s in profile.services],
         "price": [money_words(s.price) for s in profile.services if s.price],
         "day": list(WEEKDAY_WORDS),
@@ -100,6 +108,37 @@ def _profile_slots(profile: BusinessProfile, today: date) -> dict[str, list[str]
         "date": list(dict.fromkeys(dates)),
         "business": [" ".join(normalize(profile.name))],
     }
+
+
+def _open_hours(profile: BusinessProfile) -> list[int]:
+    """Every hour of the day (0-23) in which the business is open on some day."""
+    hours: set[int] = set()
+    for window in profile.hours.values():
+        if window is not None:
+            hours.update(range(window.opens.hour, max(window.opens.hour + 1, window.closes.hour)))
+    return sorted(hours)
+
+
+def _clock_phrases(hours: list[int]) -> list[str]:
+    """The ways a caller says a time in these hours: "half past two", "ten in the morning"."""
+    out: list[str] = []
+    for h in hours:
+        word = number_words(h % 12 or 12)
+        nxt = number_words((h + 1) % 12 or 12)
+        part = "in the morning" if h < 12 else "in the afternoon"
+        out += [
+            time_words(h, 0),
+            time_words(h, 30, with_meridiem=False),
+            time_words(h, 15, with_meridiem=False),
+            time_words(h, 45, with_meridiem=False),
+            f"{word} o'clock",
+            f"{word} {part}",
+            f"half past {word}",
+            f"quarter past {word}",
+            f"quarter to {nxt}",
+            f"{word} thirty {part}",
+        ]
+    return list(dict.fromkeys(out))
 
 
 def _parse_corpus(text: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -148,12 +187,22 @@ def _expand(template: str, slots: dict[str, list[str]], rng: random.Random) -> l
     return out
 
 
+def corpus_text(corpus_path: Path = DEFAULT_CORPUS, general: Path | None = GENERAL_CORPUS) -> str:
+    """The business corpus and the general receptionist phrases, as one corpus text."""
+    parts = [corpus_path.read_text(encoding="utf-8")]
+    if general is not None:
+        parts.append(general.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
 def business_sentences(
     profile: BusinessProfile, *, corpus_text: str, today: date, seed: int = 0
 ) -> list[str]:
     """All training sentences: the corpus templates filled from the profile, plus its FAQ."""
     templates, slots = _parse_corpus(corpus_text)
     slots = {**slots, **_profile_slots(profile, today)}
+    names = slots.get("first_name", []) + slots.get("last_name", [])
+    slots.setdefault("spelled", [" ".join(name) for name in names if name.isalpha()])
     rng = random.Random(seed)
     sentences: list[str] = []
     for template in templates:
@@ -209,6 +258,7 @@ def write_language_model(
     *,
     now: datetime,
     corpus_path: Path = DEFAULT_CORPUS,
+    general_path: Path | None = GENERAL_CORPUS,
     dict_path: Path = DEFAULT_DICT,
     discount_mass: float = DISCOUNT_MASS,
 ) -> LanguageModelFiles:
@@ -219,12 +269,13 @@ def write_language_model(
         out_dir: Directory to write into; created if missing.
         now: Current time; dates near it ("the fifth", "march fifth") get into the model.
         corpus_path: The editable sentence file with `{slot}` templates.
+        general_path: General receptionist phrases (same format), added to the corpus.
         dict_path: Source pronunciation dictionary (CMUdict by default).
         discount_mass: Back-off mass for unseen sequences (see `build_arpa`).
     """
     sentences = business_sentences(
         profile,
-        corpus_text=corpus_path.read_text(encoding="utf-8"),
+        corpus_text=corpus_text(corpus_path, general_path),
         today=profile.local_now(now).date(),
     )
     return write_sentence_model(

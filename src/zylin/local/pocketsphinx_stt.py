@@ -20,13 +20,15 @@ from pipecat.frames.frames import (
     StartFrame,
     TranscriptionFrame,
 )
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.settings import STTSettings
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.transcriptions.language import Language
 from pipecat.utils.time import time_now_iso8601
 from pocketsphinx import get_model_path
 
-from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode
+from zylin.local.heard import ExpectFrame, Heard, HeardFrame
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, recognize
 from zylin.local.pocketsphinx_worker import DecoderConfig, decode_in_worker, init_worker
 
 
@@ -40,6 +42,9 @@ class PocketsphinxSTTService(SegmentedSTTService):
     `in_process=True` decodes in a thread instead (tests, benchmarks, one-call tools).
     The audio arrives at the pipeline's input rate (8 kHz on a phone call) and is resampled
     to the 16 kHz the shipped en-US acoustic model expects.
+
+    Each transcript is preceded by a `HeardFrame` with its confidence, and an `ExpectFrame`
+    from the demo brain (what it just asked for) steers the n-best rescoring.
     """
 
     Settings = STTSettings
@@ -94,6 +99,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
         self._pool: ProcessPoolExecutor | None = None
         self._loading: asyncio.Future[None] | None = None
         self._resampler = create_file_resampler()
+        self._expect: str | None = None
 
     def can_generate_metrics(self) -> bool:
         """Processing time per utterance is worth reporting like a cloud STT's."""
@@ -107,7 +113,7 @@ class PocketsphinxSTTService(SegmentedSTTService):
             initializer=init_worker,
             initargs=(self._config,),
         )
-        pool.submit(decode_in_worker, b"").result()
+        pool.submit(decode_in_worker, b"", None).result()
         return pool
 
     async def _ensure_ready(self) -> None:
@@ -164,20 +170,39 @@ class PocketsphinxSTTService(SegmentedSTTService):
         await super().cleanup()
         self._close_pool()
 
-    def _decode_locally(self, pcm16k: bytes) -> str:
-        with self._decoder_lock:
-            return decode(self._decoder, pcm16k)
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Keep what the dialog expects next; everything else as any segmented STT."""
+        if isinstance(frame, ExpectFrame):
+            self._expect = frame.expect
+            await self.push_frame(frame, direction)
+            return
+        await super().process_frame(frame, direction)
 
-    async def transcribe(self, pcm: bytes, sample_rate: int) -> str:
-        """Text of one utterance of 16-bit mono PCM at `sample_rate` (also used by the bench)."""
+    def _decode_locally(self, pcm16k: bytes, expect: str | None) -> Heard:
+        with self._decoder_lock:
+            return recognize(self._decoder, pcm16k, expect)
+
+    async def hear(self, pcm: bytes, sample_rate: int, expect: str | None = None) -> Heard:
+        """One utterance of 16-bit mono PCM at `sample_rate`: text, confidence, alternatives.
+
+        Args:
+            pcm: The utterance.
+            sample_rate: Its rate; resampled to the decoder's 16 kHz.
+            expect: What the caller was asked for ("time", "day", "confirm"...), to rescore
+                the n-best hypotheses by; None takes the best path as it is.
+        """
         await self._ensure_ready()
         if sample_rate != DECODER_SAMPLE_RATE:
             pcm = await self._resampler.resample(pcm, sample_rate, DECODER_SAMPLE_RATE)
         if self._in_process:
-            return await asyncio.to_thread(self._decode_locally, pcm)
+            return await asyncio.to_thread(self._decode_locally, pcm, expect)
         assert self._pool is not None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, decode_in_worker, pcm)
+        return await loop.run_in_executor(self._pool, decode_in_worker, pcm, expect)
+
+    async def transcribe(self, pcm: bytes, sample_rate: int) -> str:
+        """Text of one utterance of 16-bit mono PCM at `sample_rate` (also used by the bench)."""
+        return (await self.hear(pcm, sample_rate)).text
 
     async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame, None]:
         """Transcribe one VAD segment (raw PCM at the service's input rate).
@@ -187,13 +212,16 @@ class PocketsphinxSTTService(SegmentedSTTService):
         """
         await self.start_processing_metrics()
         try:
-            text = await self.transcribe(audio, self.sample_rate)
+            heard = await self.hear(audio, self.sample_rate, self._expect)
         except Exception as e:  # a decoder fault should cost one turn, not the call
             logger.error(f"{self} pocketsphinx failed: {e}")
             yield ErrorFrame(error=f"pocketsphinx failed: {e}")
             return
         finally:
             await self.stop_processing_metrics()
-        if text:
-            logger.debug(f"{self} transcript: [{text}]")
-            yield TranscriptionFrame(text, self._user_id, time_now_iso8601(), Language.EN_US)
+        if heard.text:
+            logger.debug(f"{self} transcript: [{heard.text}] confidence {heard.confidence}")
+            yield HeardFrame(heard=heard)
+            yield TranscriptionFrame(
+                heard.text, self._user_id, time_now_iso8601(), Language.EN_US, result=heard
+            )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, decode, make_decoder
+from zylin.local.heard import Heard
+from zylin.local.pocketsphinx_decoder import DECODER_SAMPLE_RATE, make_decoder, recognize
 
 __all__ = ["DECODER_SAMPLE_RATE", "DecoderConfig", "decode_in_worker", "init_worker"]
 
@@ -36,6 +37,6 @@ def init_worker(config: DecoderConfig) -> None:
     _DECODER = config.build()
 
 
-def decode_in_worker(pcm16k: bytes) -> str:
-    """Decode with the worker's decoder (runs in the worker process)."""
-    return decode(_DECODER, pcm16k)
+def decode_in_worker(pcm16k: bytes, expect: str | None = None) -> Heard:
+    """Recognize with the worker's decoder (runs in the worker process)."""
+    return recognize(_DECODER, pcm16k, expect)
