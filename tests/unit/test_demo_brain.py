@@ -383,6 +383,9 @@ async def test_no_after_anything_else_ends_the_call() -> None:
         ("Ann Lee", "Ann Lee"),
         ("Mylene", "Mylene"),
         ("please", None),
+        ("Hi, this is Jamie Fox, can I book a cleaning next Monday?", "Jamie Fox"),
+        ("my name is Ann and I would like a checkup", "Ann"),
+        ("it's Priya calling about my appointment", "Priya"),
     ],
 )
 def test_parse_name_drops_the_words_around_a_name(heard: str, name: str | None) -> None:

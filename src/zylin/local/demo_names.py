@@ -52,6 +52,10 @@ _OPENING_CUES: tuple[tuple[str, ...], ...] = (
 # Cues that mark a name only when one was asked for (a misheard "my name is").
 _WEAK_CUES = frozenset((("my", "name"), ("my",), ("name",)))
 _MAX_NAME_WORDS = 4
+# Words that end a name: "this is Jamie Fox, can I book...", "it's Ann and I'd like...".
+_NAME_ENDS = _NOT_A_NAME_START | frozenset(
+    ("and", "would", "could", "want", "wanted", "like", "need", "book", "i'd", "i'm", "i'll")
+)
 
 
 def _words_without_courtesies(text: str) -> list[str]:
@@ -129,7 +133,14 @@ def parse_name(text: str, *, bare: bool = True, opening: bool = False) -> str | 
         start, cued = _after_opening(lower)
         if not (bare or cued):
             return None
-    parts = [w for w in words[start:] if w.lower() not in _NOT_NAMES][:_MAX_NAME_WORDS]
-    if not parts or parts[0].lower() in _NOT_A_NAME_START:
+    while start < len(words) and lower[start] in _NOT_NAMES:
+        start += 1
+    if start >= len(words) or lower[start] in _NOT_A_NAME_START:
         return None
+    parts: list[str] = [words[start]]
+    for word in words[start + 1 :]:
+        if word.lower() in _NAME_ENDS or len(parts) == _MAX_NAME_WORDS:
+            break
+        if word.lower() not in _NOT_NAMES:
+            parts.append(word)
     return " ".join(p[:1].upper() + p[1:].lower() for p in parts)
