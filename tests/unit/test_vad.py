@@ -1,15 +1,12 @@
 """The shared-session Silero VAD decides exactly as Pipecat's own, loads once, and skips
 inference on line silence."""
 
-import asyncio
-
 import numpy as np
 import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 
-from zylin.call.silero_batch import batcher_for
-from zylin.call.vad import SharedSileroVADAnalyzer, _shared_session, warm_up
+from zylin.call.vad import SharedSileroVADAnalyzer, warm_up
 from zylin.local.espeak import synthesize
 
 RATE = 16000
@@ -103,28 +100,3 @@ def test_calls_share_one_session_but_keep_their_own_state() -> None:
     first.set_sample_rate(RATE)
     first.voice_confidence(np.full(512, 1000, np.int16).tobytes())
     assert first._model._state is not second._model._state
-
-
-def test_concurrent_calls_share_model_runs_and_decide_as_alone() -> None:
-    """Three calls analysed at once on one loop: their windows go through shared batches, and
-    each call's turns are exactly those it gets when scored on its own."""
-    lines = ["I would like to book a cleaning.", "Priya", "Tomorrow at ten, please."]
-    calls = [_silence(0.5) + _speech(line) + _silence(0.8) for line in lines]
-    alone = [_states(SharedSileroVADAnalyzer(), call) for call in calls]
-    frame = RATE // 50 * 2
-
-    async def analyse(pcm: bytes) -> list[VADState]:
-        analyzer = SharedSileroVADAnalyzer()
-        analyzer.set_sample_rate(RATE)
-        states = []
-        for i in range(0, len(pcm), frame):
-            states.append(await analyzer.analyze_audio(pcm[i : i + frame]))
-        return states
-
-    async def together() -> tuple[list[list[VADState]], int]:
-        results = await asyncio.gather(*(analyse(call) for call in calls))
-        return list(results), batcher_for(_shared_session(), RATE).largest_batch
-
-    batched, largest = asyncio.run(together())
-    assert largest == len(calls)  # the calls' windows were scored in shared runs
-    assert batched == alone
