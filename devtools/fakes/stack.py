@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -112,8 +113,10 @@ async def server_process(
         await _wait_healthy(child, start_timeout)
         yield child
     finally:
-        if process.poll() is None:
-            process.kill()
+        # The whole process group: with WORKERS > 1, killing uvicorn's supervisor alone
+        # leaves its worker processes running (seen here: orphans burning CPU after a bench).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         await asyncio.to_thread(process.wait, 10)
 
 
@@ -121,7 +124,12 @@ def _spawn_server(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """Popen returns at once (fork/exec), so calling it from the event loop is fine."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py")], cwd=ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, str(ROOT / "server.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # its own process group, so its workers are stopped with it
         )
 
 
