@@ -17,6 +17,7 @@ from eval_runner.scenario import Scenario, ScenarioError
 from eval_runner.scratch import ScratchDatabases, fake_twilio, open_world, pinned_clock
 from eval_runner.text_call import TextCall, Transcript
 from zylin.business import BusinessProfile
+from zylin.call.opening import greeting_for
 from zylin.call.services import make_llm
 from zylin.config import LlmProvider, Settings
 from zylin.engines import Engines
@@ -165,7 +166,7 @@ async def _run_one(
         call = TextCall(
             world.ctx,
             llm,
-            greeting=prompts.greeting(profile),
+            greeting=greeting_for(prompts, profile, now),
             turn_timeout_secs=turn_timeout_secs,
         )
         async with call:

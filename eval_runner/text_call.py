@@ -49,6 +49,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from tools import ALL_TOOLS
 from zylin.call.context import CallContext
+from zylin.call.opening import tools_for
 from zylin.call.playout import HeardProbeFrame
 
 
@@ -241,7 +242,7 @@ class TextCall:
         self._tail = _Tail()
         self._tokens = itertools.count(1)
         aggregators = LLMContextAggregatorPair(
-            LLMContext(tools=list(ALL_TOOLS)),
+            LLMContext(tools=tools_for(ALL_TOOLS, ctx.profile, ctx.now())),  # as the call's
             # Lines arrive whole, so no turn detection: not the default smart-turn model either.
             user_params=LLMUserAggregatorParams(
                 user_turn_strategies=UserTurnStrategies(
