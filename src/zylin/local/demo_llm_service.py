@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import (
     Frame,
     FunctionCallFromLLM,
@@ -94,7 +95,13 @@ class DemoBrainLLMService(LLMService):
             await self.push_frame(LLMFullResponseEndFrame())
 
     async def _respond(self, context: LLMContext) -> None:
-        reply = self._brain.respond(context.get_messages(), self._heard.confidence)
+        tools = context.tools
+        offered = (
+            frozenset(t.name for t in tools.standard_tools)
+            if isinstance(tools, ToolsSchema)
+            else None
+        )
+        reply = self._brain.respond(context.get_messages(), self._heard.confidence, offered)
         if reply.call is None:
             await self.push_frame(ExpectFrame(expect=reply.awaiting), FrameDirection.UPSTREAM)
         if reply.text:

@@ -41,6 +41,14 @@ def nearest_slots(slots: list[time], wanted: time | None, count: int = 3) -> lis
     return sorted(best)
 
 
+# The tool each booking intent ends in: without it on offer, the caller leaves a message.
+_INTENT_TOOLS = {
+    "book": "book_appointment",
+    "cancel": "cancel_appointment",
+    "reschedule": "reschedule_appointment",
+}
+
+
 class Policy:
     """Decides what to say and which tool to call next; asks for one missing slot at a time."""
 
@@ -49,8 +57,9 @@ class Policy:
         self._profile = profile
         self._phrasing = phrasing
 
-    def decide(self, d: Dialog) -> Reply:
-        """The next thing to say and/or the next tool to call."""
+    def decide(self, d: Dialog, offered: frozenset[str] | None = None) -> Reply:
+        """The next thing to say and/or the next tool to call, with only the tools `offered`
+        (None: all)."""
         say = self._phrasing.say
         notes = list(d.notes)
         text = " ".join(notes)
@@ -59,7 +68,7 @@ class Policy:
         if d.calls_this_turn >= _MAX_CALLS_PER_TURN:
             d.reset_task()
             return Reply(_with(text, say("tool_unavailable")), None, None)
-        call, question, awaiting = self._next_step(d)
+        call, question, awaiting = self._next_step(d, offered)
         if call is not None and call == d.last_call:
             logger.warning(f"demo brain: {call.name} repeated with the same arguments; giving up")
             d.reset_task()
@@ -78,8 +87,13 @@ class Policy:
             return Reply(_with(text, say("anything_else")), None, "anything_else")
         return Reply(say("fallback"), None, None)
 
-    def _next_step(self, d: Dialog) -> Step:
+    def _next_step(self, d: Dialog, offered: frozenset[str] | None = None) -> Step:
         say = self._phrasing.say
+        tool = _INTENT_TOOLS.get(d.intent or "")
+        if tool is not None and offered is not None and tool not in offered:
+            d.intent = "message"  # closed for bookings (after hours): take a message instead
+            call, question, awaiting = self._next_step(d, offered)
+            return call, _with(say("no_booking_now"), question), awaiting
         if d.intent == "end":
             return ToolCall("end_call", {}), None, None  # end_call says the goodbye
         if d.intent == "human":

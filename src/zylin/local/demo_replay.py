@@ -40,7 +40,10 @@ class DemoBrain:
         return self.phrasing.sample_lines(today)
 
     def respond(
-        self, messages: list[Any], confidence: Callable[[str], float | None] | None = None
+        self,
+        messages: list[Any],
+        confidence: Callable[[str], float | None] | None = None,
+        offered: frozenset[str] | None = None,
     ) -> Reply:
         """Replay the conversation to rebuild the state, then decide the next reply.
 
@@ -48,6 +51,8 @@ class DemoBrain:
             messages: The LLM context's messages, OpenAI-shaped.
             confidence: The recognizer's confidence in a caller turn's text, None when it
                 has none (typed text, a cloud STT): such turns are trusted.
+            offered: The names of the tools the call offers (None: all of them). Like an LLM,
+                the brain uses only those: after hours there may be no booking tools.
         """
         d = Dialog()
         calls: dict[str, ToolCall] = {}
@@ -60,7 +65,7 @@ class DemoBrain:
                 d.awaiting = reply.awaiting if reply else d.awaiting
                 text = standard_message_text(message)  # type: ignore[arg-type]
                 self._tracker.on_user(d, text, confidence(text) if confidence else None)
-                reply = self._policy.decide(d)
+                reply = self._policy.decide(d, offered)
             elif role == "assistant":
                 for tc in message.get("tool_calls") or []:
                     fn = tc.get("function", {})
@@ -76,7 +81,7 @@ class DemoBrain:
                     continue
                 d.awaiting = reply.awaiting if reply else d.awaiting
                 self._tracker.on_tool_result(d, call, parse_tool_content(content))
-                reply = self._policy.decide(d)
+                reply = self._policy.decide(d, offered)
             if reply is not None and reply.text:
                 d.notes = []  # said once; later replies must not repeat them
         if reply is None:
