@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
@@ -66,9 +67,9 @@ def test_concurrent_blocklist_and_faq_edits_from_threads_all_land(tmp_path: Path
     assert len(list(tmp_path.glob("profile.yaml.*.bak"))) == len(edits)  # one backup per edit
 
 
-def _block_several(path: Path, first: int, count: int, start: object) -> None:
+def _block_several(path: Path, first: int, count: int, start: Barrier) -> None:
     """One worker process: blocks `count` numbers from `first` on, one after another."""
-    start.wait()  # type: ignore[attr-defined]
+    start.wait()
     for n in range(first, first + count):
         block_number(path, number(n), now=NOW)
 
