@@ -38,8 +38,8 @@ def dump_whole(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-# Threads of one process share this lock (flock alone would also serialise them, but only as
-# open file descriptions; the lock keeps that independent of how the file is opened).
+# Threads of one worker take turns here, worker processes on the flock of `<profile>.lock`
+# (flock is per open file, so it would also order threads; this lock does not rely on that).
 _IN_PROCESS = threading.Lock()
 
 
