@@ -49,6 +49,14 @@ async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_pat
             assert (await client.get("/dashboard/screening")).status_code == 303  # sign in
             assert await call_from(1, SPAMMER) == "Connect"
 
+            # The owner adds a number to the file by hand after this worker loaded it: the
+            # dashboard's block and unblock below must keep it.
+            by_hand = "+15550100777"
+            text = profile_path.read_text(encoding="utf-8")
+            profile_path.write_text(
+                text.replace("blocklist: []", f'blocklist: ["{by_hand}"]'), encoding="utf-8"
+            )
+
             here = {**owner, "Origin": server.url}
             bad = await client.post(
                 "/dashboard/screening/block", data={"number": "call me"}, headers=here
@@ -58,7 +66,7 @@ async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_pat
                 "/dashboard/screening/block", data={"number": "+1 555 010 0666"}, headers=here
             )
             assert blocked.status_code == 303
-            assert load_profile(profile_path).screening.blocklist == [SPAMMER]
+            assert load_profile(profile_path).screening.blocklist == [SPAMMER, by_hand]
             assert await call_from(2, SPAMMER) == "Reject"
 
             page = (await client.get("/dashboard/screening", headers=owner)).text
@@ -80,5 +88,6 @@ async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_pat
                     headers={"Origin": server.url},
                 )
             assert unblocked.status_code == 303
-            assert load_profile(profile_path).screening.blocklist == []
+            assert load_profile(profile_path).screening.blocklist == [by_hand]
             assert await call_from(3, SPAMMER) == "Connect"
+            assert await call_from(4, by_hand) == "Reject"

@@ -11,7 +11,7 @@ from pathlib import Path
 from loguru import logger
 
 from zylin.business.profile import Faq
-from zylin.business.profile_file import dump_whole, load_mapping, write_profile
+from zylin.business.profile_file import dump_whole, edit_profile, load_mapping
 
 MAX_QUESTION = 300
 MAX_ANSWER = 1000
@@ -34,22 +34,28 @@ def add_faq_entry(path: Path, question: str, answer: str, *, now: datetime) -> P
 
     The entry is inserted as one line at the end of the `faq:` block, so the rest of the file
     stays byte for byte. The new file must load as a valid profile whose FAQ is the old one plus
-    this entry, else nothing is written.
+    this entry, else nothing is written. The entry is added to the file as it is now, under the
+    profile lock (`edit_profile`), so an edit made meanwhile elsewhere is kept.
 
     Raises:
         ValueError: the entry is empty or too long, or the file would not be a valid profile.
     """
     entry = clean_entry(question, answer)
-    old_text = path.read_text(encoding="utf-8")
-    old = load_mapping(old_text, path)
-    wanted = [*old.get("faq", []), {"q": entry.q, "a": entry.a}]
-    new_text = _with_entry(old_text, entry)
-    if new_text is None or load_mapping(new_text, path).get("faq") != wanted:
-        # The FAQ is written in a way we do not edit in place (flow style, anchors...): write
-        # the whole profile out again. Comments are lost, the backup keeps them.
-        logger.warning(f"{path}: FAQ rewritten as a whole (comments are kept in the backup)")
-        new_text = dump_whole({**old, "faq": wanted})
-    _profile, backup = write_profile(path, new_text, now=now)
+
+    def change(old_text: str) -> str:
+        old = load_mapping(old_text, path)
+        wanted = [*(old.get("faq") or []), {"q": entry.q, "a": entry.a}]
+        new_text = _with_entry(old_text, entry)
+        if new_text is None or load_mapping(new_text, path).get("faq") != wanted:
+            # The FAQ is written in a way we do not edit in place (flow style, anchors...):
+            # write the whole profile out again. Comments are lost, the backup keeps them.
+            logger.warning(f"{path}: FAQ rewritten as a whole (comments are kept in the backup)")
+            new_text = dump_whole({**old, "faq": wanted})
+        return new_text
+
+    backup = edit_profile(path, change, now=now).backup
+    if backup is None:  # cannot happen: the text gains an entry; never report a write not made
+        raise ValueError(f"{path}: the FAQ entry could not be added")
     logger.info(f"Added a FAQ entry to {path} (backup {backup.name})")
     return backup
 

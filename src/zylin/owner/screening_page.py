@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
-from zylin.business.blocklist_file import set_blocklist
+from zylin.business.blocklist_file import block_number, unblock_number
 from zylin.end_reason import EndReason
 from zylin.owner.page_kit import form_allowed, gate, reload_profile, render, templates
 
@@ -55,12 +55,9 @@ def screening_router() -> APIRouter:
         if not form_allowed(request, csrf):
             return Response("cross-site request refused", status_code=403)
         state: AppState = request.app.state.zylin
-        current = state.profile.screening.blocklist
-        numbers = [*current, number] if block else [n for n in current if n != number.strip()]
+        edit = block_number if block else unblock_number  # on the file as it is now
         try:
-            await asyncio.to_thread(
-                set_blocklist, state.settings.business_profile, numbers, now=state.now()
-            )
+            await asyncio.to_thread(edit, state.settings.business_profile, number, now=state.now())
         except (ValueError, OSError) as exc:
             logger.warning(f"Blocklist not changed: {exc}")
             return await page(request, status=422, saved=False, error=str(exc))
