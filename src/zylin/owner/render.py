@@ -100,7 +100,9 @@ class Pages:
             csrf=csrf_for(request),
             **Redactor(state.settings)(context),
         )
-        return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+        return HTMLResponse(
+            html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+        )
 
     def gate(self, request: Request) -> Response | None:
         """The off page or a redirect to sign in; None when the owner may see the page."""
