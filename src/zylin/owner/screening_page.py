@@ -56,6 +56,7 @@ def screening_router() -> APIRouter:
         if not csrf_ok(request, csrf):
             return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
+        before = set(state.profile.screening.blocklist)
         current = state.profile.screening.blocklist
         numbers = [*current, number] if block else [n for n in current if n != number.strip()]
         try:
@@ -66,11 +67,13 @@ def screening_router() -> APIRouter:
             logger.warning(f"Blocklist not changed: {exc}")
             return await page(request, status=422, saved=False, error=str(exc))
         reload_profile(state)
+        # The numbers as written (E.164), or as typed when the list did not change.
+        changed = sorted(set(state.profile.screening.blocklist) ^ before) or [number.strip()]
         await state.repository.record_owner_action(
             actor=actor(request),
             action="block_number" if block else "unblock_number",
             target="profile:blocklist",
-            detail={"number": number.strip()},
+            detail={"numbers": changed},
         )
         return RedirectResponse(f"{PATH}?saved=1", status_code=303)
 
