@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.business.blocklist_file import set_blocklist
+from zylin.business.screening import normalized_number
 from zylin.end_reason import EndReason
 from zylin.owner.auth import actor, csrf_ok
 from zylin.owner.page_kit import reload_profile
@@ -56,7 +57,6 @@ def screening_router() -> APIRouter:
         if not csrf_ok(request, csrf):
             return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
-        before = set(state.profile.screening.blocklist)
         current = state.profile.screening.blocklist
         numbers = [*current, number] if block else [n for n in current if n != number.strip()]
         try:
@@ -67,13 +67,11 @@ def screening_router() -> APIRouter:
             logger.warning(f"Blocklist not changed: {exc}")
             return await page(request, status=422, saved=False, error=str(exc))
         reload_profile(state)
-        # The numbers as written (E.164), or as typed when the list did not change.
-        changed = sorted(set(state.profile.screening.blocklist) ^ before) or [number.strip()]
         await state.repository.record_owner_action(
             actor=actor(request),
             action="block_number" if block else "unblock_number",
             target="profile:blocklist",
-            detail={"numbers": changed},
+            detail={"number": normalized_number(number)},
         )
         return RedirectResponse(f"{PATH}?saved=1", status_code=303)
 
