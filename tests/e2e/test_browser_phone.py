@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,13 +25,16 @@ from devtools.fakes._base import wait_until
 from tests.e2e.conftest import OPEN_NOW
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.harness import RunningServer, running_server
+from tests.integration.test_owner_api import csrf_of
+from zylin.business.faq_file import add_faq_entry
 from zylin.call.capacity import reserve_slot
-from zylin.config import Settings
+from zylin.config import ROOT, Settings
 from zylin.engines import Engines
 from zylin.local.espeak import synthesize
 
 ADMIN = "browser-phone-admin-token-0123456789"
 QUESTION = "Is there parking?"
+ASSETS = ("phone.js", "phone-worklet.js", "phone.css")
 SCREENSHOTS = Path(os.environ.get("ZYLIN_SCREENSHOT_DIR", "/tmp"))
 
 pytestmark = [
@@ -74,8 +78,11 @@ async def zylin_turns(api: httpx.AsyncClient, *, at_least: int, within: float = 
 
 @pytest_asyncio.fixture
 async def demo_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    profile = tmp_path / "profile.yaml"  # (a test edits it, as another worker would)
+    shutil.copy(ROOT / "business" / "example_profile.yaml", profile)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
+        business_profile=profile,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'phone.db'}",
         admin_token=ADMIN,
         silence_prompt_secs=30.0,
@@ -190,18 +197,24 @@ async def test_browser_phone_needs_sign_in_a_form_token_and_a_free_line(
         page = await web.get("/dashboard/phone")
         assert (page.status_code, page.headers["location"]) == (303, "/dashboard/login")
         assert (await web.post("/dashboard/phone/calls")).status_code == 401
-        for path in ("/dashboard/phone.js", "/dashboard/phone-worklet.js", "/dashboard/phone.css"):
-            assert (await web.get(path)).status_code == 401
+        assets = [f"/dashboard/static/{name}" for name in ASSETS]
+        for path in assets:
+            assert (await web.get(path)).status_code == 401  # only for the signed-in page
+        assert (await web.get("/dashboard/static/style.css")).status_code == 200  # sign-in's
         record = await web.get("/dashboard/phone/calls/BR" + "0" * 32)
         assert (record.status_code, record.headers["location"]) == (303, "/dashboard/login")
         assert (await web.post("/dashboard/login", data={"token": ADMIN})).status_code == 303
         page = await web.get("/dashboard/phone")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]
-        assert (await web.get("/dashboard/phone-worklet.js")).status_code == 200
+        assert page.headers["permissions-policy"].startswith("microphone=(self)")
+        assert 'src="/dashboard/static/phone.js"' in page.text
+        for path in assets:
+            assert (await web.get(path)).status_code == 200
         found = re.search(r'data-csrf="([0-9a-f]{64})"', page.text)
         assert found is not None
         csrf = found.group(1)
+        assert csrf_of(page.text) == csrf  # one CSRF value: the sign-out form's too
         cookie = f"zylin_session={web.cookies['zylin_session']}"
 
         for headers in (
@@ -227,8 +240,16 @@ async def test_browser_phone_needs_sign_in_a_form_token_and_a_free_line(
     assert await _refused(stream, {"Cookie": cookie, "Origin": "https://evil.example"}) == 403
     assert await _refused(f"{ws}/dashboard/phone/stream/{twilio_token}", {"Cookie": cookie}) == 403
     assert await _refused(stream + "x", {"Cookie": cookie}) == 403  # a forged token
+    # Another worker added a FAQ entry: a browser call, like a phone call, picks it up.
+    add_faq_entry(server.settings.business_profile, "Do you do root canals?", "Yes.", now=OPEN_NOW)
     async with connect(stream, additional_headers={"Cookie": cookie}, open_timeout=5) as socket:
         await socket.send('{"event": "start", "start": {"streamSid": "MZ1", "callSid": "BR1"}}')
         await socket.wait_closed()  # the token was minted for another call
     assert socket.close_code == 1008
     assert server.state.active_calls == {}
+    assert server.state.profile.faq[-1].q == "Do you do root canals?"
+
+    async with httpx.AsyncClient(base_url=server.url, cookies=web.cookies) as web:
+        page = await web.get("/dashboard/phone")
+        out = await web.post("/dashboard/logout", data={"csrf": csrf_of(page.text)})
+        assert (out.status_code, out.headers["location"]) == (303, "/dashboard/login")

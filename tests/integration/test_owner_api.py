@@ -323,6 +323,11 @@ async def test_call_detail_has_the_whole_record(owner: Owner) -> None:
     assert (await owner.client.get(f"/api/calls/CA{'9' * 32}")).status_code == 404
     bad = await owner.client.get("/api/calls/abc")
     assert bad.status_code == 422 and "call SID" in bad.json()["detail"]
+    browser_sid = "BR" + "7" * 32  # the browser phone's calls, by the SID its page knows
+    await owner.server.state.repository.create_call(browser_sid, started_at=NOW)
+    by_browser_sid = await owner.client.get(f"/api/calls/{browser_sid}")
+    assert by_browser_sid.status_code == 200, by_browser_sid.text
+    assert by_browser_sid.json()["call"]["call_sid"] == browser_sid
 
 
 async def test_no_secrets_in_api_responses(owner: Owner) -> None:
@@ -355,6 +360,10 @@ async def test_no_secrets_in_api_responses(owner: Owner) -> None:
         ("/api/appointments", {"start": "2030-01-01", "end": "2032-01-01"}, "over 366 days"),
         ("/api/messages", {"date_from": "2030-02-30"}, "date_from must be a date"),
         ("/api/messages", {"limit": "201"}, None),
+        # Days at the ends of the calendar: no overflow (it was a 500), a clear answer.
+        ("/api/stats", {"date_to": "0001-01-05"}, "date_to must be a day from 1900-01-01"),
+        ("/api/stats", {"date_to": "9999-12-31"}, "date_to must be a day from 1900-01-01"),
+        ("/api/calls", {"date_to": "9999-12-31"}, "date_to must be a day from 1900-01-01"),
     ],
 )
 async def test_bad_query_parameters_get_422(

@@ -91,3 +91,9 @@ async def test_the_owner_blocks_and_unblocks_a_number_from_the_dashboard(tmp_pat
             assert load_profile(profile_path).screening.blocklist == [by_hand]
             assert await call_from(3, SPAMMER) == "Connect"
             assert await call_from(4, by_hand) == "Reject"
+            # Who changed the blocklist, and how, is in the audit log (newest first).
+            changes = (await client.get("/api/changes", headers=owner)).json()["items"]
+            assert [(c["actor"], c["action"], c["target"], c["detail"]) for c in changes] == [
+                ("Kim", "unblock_number", "profile:blocklist", {"number": SPAMMER}),
+                ("owner (API token)", "block_number", "profile:blocklist", {"number": SPAMMER}),
+            ]

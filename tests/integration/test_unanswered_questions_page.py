@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.harness import cloud_settings, running_fakes, running_server
+from tests.integration.test_owner_api import csrf_of
 from zylin.business import load_profile
 from zylin.config import ROOT
 from zylin.prompts import render_system_prompt
@@ -18,6 +19,7 @@ from zylin.prompts import render_system_prompt
 pytestmark = pytest.mark.timeout(60)
 
 ADMIN = "questions-admin-token-0123456789"
+PUBLIC = "https://zylin.example.com"  # behind a proxy: browsers name this origin, not ours
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 EXCHANGES = [
     ("Do you do root canals?", "I'm not sure about that, but I can take a message."),
@@ -37,7 +39,9 @@ async def test_questions_are_listed_grouped_and_one_click_adds_them_to_the_faq(
     profile_path = tmp_path / "profile.yaml"
     shutil.copy(ROOT / "business" / "example_profile.yaml", profile_path)
     async with running_fakes() as fakes:
-        settings = cloud_settings(fakes, tmp_path, admin_token=ADMIN, business_profile=profile_path)
+        settings = cloud_settings(
+            fakes, tmp_path, admin_token=ADMIN, business_profile=profile_path, public_url=PUBLIC
+        )
         async with (
             running_server(settings, now=lambda: NOW) as server,
             httpx.AsyncClient(base_url=server.url, timeout=30) as client,
@@ -59,20 +63,33 @@ async def test_questions_are_listed_grouped_and_one_click_adds_them_to_the_faq(
             assert "opening hours" not in html  # answered from the profile
             assert html.index("root canals") < html.index("wheelchair")  # most asked first
 
+            assert "script-src 'self'" in page.headers["content-security-policy"]  # Pages'
             form = {"question": "Do you do root canals?", "answer": "Yes, on Tuesdays."}
-            foreign = {**owner, "Origin": "https://evil.example"}
-            refused = await client.post("/dashboard/questions/faq", data=form, headers=foreign)
-            assert refused.status_code == 403
             bad = await client.post(
                 "/dashboard/questions/faq", data={**form, "answer": " "}, headers=owner
             )
             assert bad.status_code == 422 and "The answer must be" in bad.text
             assert backups(tmp_path) == []  # nothing written
 
-            here = {**owner, "Origin": server.url}
-            added = await client.post("/dashboard/questions/faq", data=form, headers=here)
-            assert added.status_code == 303
+            # A signed-in browser behind the proxy: the page's CSRF value is what counts.
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as browser:
+                await browser.post("/dashboard/login", data={"token": ADMIN, "name": "Kim"})
+                here = {"Origin": PUBLIC}
+                forged = await browser.post("/dashboard/questions/faq", data=form, headers=here)
+                assert forged.status_code == 403 and "Reload the page" in forged.text
+                csrf = csrf_of((await browser.get("/dashboard/questions")).text)
+                added = await browser.post(
+                    "/dashboard/questions/faq", data={**form, "csrf": csrf}, headers=here
+                )
+            assert added.status_code == 303, added.text
             assert added.headers["location"] == "/dashboard/questions?added=1"
+            [change] = (await client.get("/api/changes", headers=owner)).json()["items"]
+            assert (change["actor"], change["action"], change["target"]) == (
+                "Kim",
+                "add_faq",
+                "profile:faq",
+            )
+            assert change["detail"] == {"question": form["question"], "answer": form["answer"]}
 
             [backup] = backups(tmp_path)
             assert load_profile(backup).faq == load_profile(profile_path).faq[:-1]

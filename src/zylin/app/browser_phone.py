@@ -16,11 +16,19 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.app.browser_transcript import add_transcript_events
+from zylin.app.profile_refresh import refresh_profile
 from zylin.call.capacity import reserve_slot
 from zylin.call.session import CLOSE_POLICY_VIOLATION, CallChannel, run_call
-from zylin.owner.auth import SESSION_COOKIE, is_owner, owner_token, session_valid
+from zylin.owner.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    csrf_ok,
+    is_owner,
+    owner_token,
+    same_origin,
+    session_valid,
+)
 from zylin.owner.phone import PHONE_PAGE, phone_page_router
-from zylin.owner.phone_csrf import CSRF_HEADER, csrf_valid, same_origin
 from zylin.state import AppState
 from zylin.telephony import StreamTokenError
 
@@ -45,14 +53,13 @@ def browser_phone_router() -> APIRouter:
     @router.post(f"{PHONE_PAGE}/calls")
     async def start_call(request: Request) -> Response:
         state: AppState = request.app.state.zylin
-        admin = owner_token(state.settings)
-        if admin is None:
+        if owner_token(state.settings) is None:
             return _refused(404, "The owner's pages are off (ADMIN_TOKEN is not set).")
-        session = request.cookies.get(SESSION_COOKIE)
-        if not is_owner(request) or not session:
+        if not is_owner(request) or SESSION_COOKIE not in request.cookies:
+            # (a Bearer client could not open the stream, which needs the session cookie)
             return _refused(401, "Sign in again: your session has ended.")
-        if not same_origin(request, state.settings.public_url) or not csrf_valid(
-            request.headers.get(CSRF_HEADER), admin, session
+        if not same_origin(request, state.settings.public_url) or not csrf_ok(
+            request, request.headers.get(CSRF_HEADER)
         ):
             logger.warning("Browser call refused: missing or wrong CSRF token")
             return _refused(403, "Reload the page and try again (its form token is stale).")
@@ -97,6 +104,7 @@ def browser_phone_router() -> APIRouter:
             await websocket.close(code=CLOSE_POLICY_VIOLATION)
             return
         await websocket.accept()
+        refresh_profile(websocket.app.state)  # as /media-stream: the FAQ may have just changed
         await run_call(websocket, token, state, BROWSER_CHANNEL)
 
     return router

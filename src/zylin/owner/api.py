@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 MAX_LIMIT = 200
 MIN_TOKEN_CHARS = 16
+CALL_SID_PREFIXES = ("CA", "BR")  # Twilio's calls; the browser phone's (zylin.app.browser_phone)
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -104,14 +105,17 @@ def api_router() -> APIRouter:
 
     @router.get("/calls/{call_ref}")
     async def get_call(request: Request, call_ref: str) -> JSONResponse:
-        """One call by id (digits) or Twilio call SID (CA...): record, transcript, latency."""
+        """One call by id (digits) or call SID (Twilio's CA..., the browser phone's BR...):
+        record, transcript, latency."""
         state = _state(request)
         if call_ref.isdigit() and len(call_ref) <= 18:
             detail = await state.repository.get_call(int(call_ref))
-        elif call_ref.startswith("CA") and len(call_ref) <= 64:
+        elif call_ref.startswith(CALL_SID_PREFIXES) and len(call_ref) <= 64:
             detail = await state.repository.get_call_by_sid(call_ref)
         else:
-            raise HTTPException(422, detail="call id must be a number or a call SID (CA...)")
+            raise HTTPException(
+                422, detail="call id must be a number or a call SID (CA... or BR...)"
+            )
         if detail is None:
             raise HTTPException(404, detail=f"no call {call_ref}")
         escalations = await state.repository.escalations_for_call(detail.call.call_sid)

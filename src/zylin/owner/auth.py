@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
+from starlette.requests import HTTPConnection
 
 from zylin.config import Settings
 
@@ -17,6 +19,7 @@ SESSION_COOKIE = "zylin_session"
 SESSION_MAX_AGE_SECS = 12 * 3600
 _SESSION_CONTEXT = b"zylin-dashboard-session-v2:"
 _CSRF_CONTEXT = b"zylin-dashboard-csrf-v1:"
+CSRF_HEADER = "x-zylin-csrf"  # where scripts send `csrf_for` (forms send a `csrf` field)
 DEFAULT_NAME = "owner"
 MAX_NAME = 40
 _NAME = re.compile(r"[^\w .@'-]+")
@@ -108,6 +111,24 @@ def csrf_ok(request: Request, given: str | None) -> bool:
         return True
     expected = csrf_for(request)
     return bool(expected) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def same_origin(conn: HTTPConnection, public_url: str | None) -> bool:
+    """Whether the browser says the request comes from one of our own pages (for WebSockets,
+    which carry no CSRF value).
+
+    A missing `Origin` passes (non-browser clients send none; browsers always send it on
+    WebSocket upgrades and cross-site POSTs). Our origin is the `Host` the request came to,
+    or `PUBLIC_URL`'s host behind a proxy that rewrites it.
+    """
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    netloc = urlsplit(origin).netloc.lower()
+    ours = {conn.headers.get("host", "").lower()}
+    if public_url:
+        ours.add(urlsplit(public_url).netloc.lower())
+    return bool(netloc) and netloc in ours
 
 
 def actor(request: Request) -> str:

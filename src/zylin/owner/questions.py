@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.business.faq_file import MAX_ANSWER, MAX_QUESTION, add_faq_entry
-from zylin.owner.page_kit import form_allowed, gate, reload_profile, render, templates
+from zylin.owner.auth import actor, csrf_ok
+from zylin.owner.page_kit import reload_profile
+from zylin.owner.render import Pages
 from zylin.owner.unanswered import QuestionGroup, group_questions, unanswered_in
 
 if TYPE_CHECKING:
@@ -26,11 +28,10 @@ DEFAULT_DAYS = 30
 def questions_router() -> APIRouter:
     """`GET /dashboard/questions` and `POST /dashboard/questions/faq` (signed-in owner only)."""
     router = APIRouter(include_in_schema=False)
-    env = templates()
+    pages = Pages()
 
     def page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-        return render(
-            env,
+        return pages.page(
             request,
             "questions.html",
             status,
@@ -50,7 +51,7 @@ def questions_router() -> APIRouter:
 
     @router.get(PATH)
     async def questions(request: Request, days: int = DEFAULT_DAYS, added: int = 0) -> Response:
-        if (refused := gate(request)) is not None:
+        if (refused := pages.gate(request)) is not None:
             return refused
         days = min(max(days, 1), 365)
         return await listing(request, days, error=None, added=bool(added), form=None)
@@ -62,10 +63,10 @@ def questions_router() -> APIRouter:
         answer: str = Form("", max_length=2 * MAX_ANSWER),
         csrf: str = Form("", max_length=200),
     ) -> Response:
-        if (refused := gate(request)) is not None:
+        if (refused := pages.gate(request)) is not None:
             return refused
-        if not form_allowed(request, csrf):
-            return Response("cross-site request refused", status_code=403)
+        if not csrf_ok(request, csrf):
+            return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
         path = state.settings.business_profile
         try:
@@ -77,6 +78,12 @@ def questions_router() -> APIRouter:
                 request, DEFAULT_DAYS, status=422, error=str(exc), added=False, form=form
             )
         reload_profile(state)
+        await state.repository.record_owner_action(
+            actor=actor(request),
+            action="add_faq",
+            target="profile:faq",
+            detail={"question": question.strip(), "answer": answer.strip()},
+        )
         return RedirectResponse(f"{PATH}?added=1", status_code=303)
 
     return router

@@ -27,6 +27,9 @@ from zylin.storage.repository import (
 
 LATENCY_FIELDS = ("stt_ms", "llm_ttfb_ms", "tts_ttfb_ms", "voice_to_voice_ms")
 MAX_RANGE_DAYS = 366
+# Days a query may name: far enough from date.min/max that the day arithmetic (a day after,
+# a month before, a timezone shift) never overflows.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _INTENT = re.compile(r"^[a-z_]{1,32}$")
 _CALLER = re.compile(r"^\+?[0-9]{1,20}$")
 _SECRET_KEY = re.compile(r"token|secret|password|api_?key|authorization|signature", re.I)
@@ -48,9 +51,12 @@ def parse_day(name: str, value: str | None) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             raise ValueError
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise BadQuery(f"{name} must be a date as YYYY-MM-DD, got {text[:40]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadQuery(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}, got {text!r}")
+    return day
 
 
 def day_range(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,8 +79,16 @@ class Pages:
     def __init__(self) -> None:
         self.templates = make_templates()
 
-    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """The template `name`, escaped, with secrets scrubbed and the strict headers."""
+    def page(
+        self,
+        request: Request,
+        name: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """The template `name`, escaped, with secrets scrubbed and the strict headers (plus
+        `headers`, for a page that needs more, e.g. the microphone)."""
         state: AppState = request.app.state.zylin
         html = self.templates.get_template(name).render(
             business=state.profile.name,
@@ -91,7 +100,9 @@ class Pages:
             csrf=csrf_for(request),
             **Redactor(state.settings)(context),
         )
-        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        return HTMLResponse(
+            html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+        )
 
     def gate(self, request: Request) -> Response | None:
         """The off page or a redirect to sign in; None when the owner may see the page."""

@@ -12,8 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.business.blocklist_file import block_number, unblock_number
+from zylin.business.screening import normalized_number
 from zylin.end_reason import EndReason
-from zylin.owner.page_kit import form_allowed, gate, reload_profile, render, templates
+from zylin.owner.auth import actor, csrf_ok
+from zylin.owner.page_kit import reload_profile
+from zylin.owner.render import Pages
 
 if TYPE_CHECKING:
     from zylin.state import AppState
@@ -26,13 +29,12 @@ MAX_CALLS = 300
 def screening_router() -> APIRouter:
     """`GET /dashboard/screening`, `POST .../block` and `POST .../unblock` (owner only)."""
     router = APIRouter(include_in_schema=False)
-    env = templates()
+    pages = Pages()
 
     async def page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
         state: AppState = request.app.state.zylin
         rules = state.profile.screening
-        return render(
-            env,
+        return pages.page(
             request,
             "screening.html",
             status,
@@ -45,15 +47,15 @@ def screening_router() -> APIRouter:
 
     @router.get(PATH)
     async def screening(request: Request, saved: int = 0) -> Response:
-        if (refused := gate(request)) is not None:
+        if (refused := pages.gate(request)) is not None:
             return refused
         return await page(request, saved=bool(saved), error=None)
 
     async def change(request: Request, number: str, csrf: str, *, block: bool) -> Response:
-        if (refused := gate(request)) is not None:
+        if (refused := pages.gate(request)) is not None:
             return refused
-        if not form_allowed(request, csrf):
-            return Response("cross-site request refused", status_code=403)
+        if not csrf_ok(request, csrf):
+            return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
         edit = block_number if block else unblock_number  # on the file as it is now
         try:
@@ -62,6 +64,12 @@ def screening_router() -> APIRouter:
             logger.warning(f"Blocklist not changed: {exc}")
             return await page(request, status=422, saved=False, error=str(exc))
         reload_profile(state)
+        await state.repository.record_owner_action(
+            actor=actor(request),
+            action="block_number" if block else "unblock_number",
+            target="profile:blocklist",
+            detail={"number": normalized_number(number)},
+        )
         return RedirectResponse(f"{PATH}?saved=1", status_code=303)
 
     @router.post(f"{PATH}/block")

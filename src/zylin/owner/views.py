@@ -30,6 +30,7 @@ ICON = (
     'fill="none" stroke-linejoin="round"/></svg>'
 )
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+SIGNED_OUT_ASSETS = frozenset({"style.css"})  # what the sign-in and "off" pages use
 # Kept importable from here, where they used to live.
 __all__ = [
     "HERE",
@@ -50,19 +51,24 @@ def dashboard_router() -> APIRouter:
     page = pages.page
 
     @router.get("/dashboard/static/{name}")
-    async def static(name: str) -> Response:
-        """Our own stylesheet and scripts (no CDN); only files that exist in static/."""
+    async def static(request: Request, name: str) -> Response:
+        """Our own stylesheet and scripts (no CDN); only files that exist in static/. Signed
+        out, only what the sign-in page needs; the rest is for the signed-in pages."""
         path = HERE / "static" / name
         kind = STATIC_TYPES.get(path.suffix)
         if kind is None or "/" in name or name.startswith(".") or not path.is_file():
             return Response("Not Found", status_code=404, media_type="text/plain")
-        return Response(
-            path.read_bytes(), media_type=kind, headers={"Cache-Control": "max-age=3600"}
-        )
+        if name in SIGNED_OUT_ASSETS:
+            headers = {"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
+        else:
+            headers = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+            if not is_owner(request):
+                return Response("Sign in first.", status_code=401, headers=headers)
+        return Response(path.read_bytes(), media_type=kind, headers=headers)
 
     @router.get("/dashboard/style.css")
-    async def style() -> Response:
-        return await static("style.css")
+    async def style(request: Request) -> Response:
+        return await static(request, "style.css")
 
     @router.get("/dashboard/icon.svg")
     async def icon() -> Response:

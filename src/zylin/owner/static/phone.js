@@ -81,7 +81,7 @@
     call = current;
     try {
       current.audio = new AudioContext();
-      await current.audio.audioWorklet.addModule("/dashboard/phone-worklet.js");
+      await current.audio.audioWorklet.addModule("/dashboard/static/phone-worklet.js");
       current.microphone = await navigator.mediaDevices.getUserMedia({
         audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
       });
