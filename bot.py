@@ -142,7 +142,14 @@ def build_worker(
 
     languages = ctx.profile.languages
     follow_language = (
-        [LanguageSwitch(languages=languages, voices=ctx.profile.voices, on_switch=switch_language)]
+        [
+            LanguageSwitch(
+                languages=languages,
+                voices=ctx.profile.voices,
+                on_switch=switch_language,
+                default_voice=settings.openai_tts_voice,
+            )
+        ]
         if len(languages) > 1
         else []
     )

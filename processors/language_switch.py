@@ -32,11 +32,13 @@ class LanguageSwitch(FrameProcessor):
         languages: list[str],
         voices: dict[str, str],
         on_switch: Callable[[str], Awaitable[None]],
+        default_voice: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         self._languages = languages
         self._voices = voices
+        self._default_voice = default_voice  # for a language the profile names no voice for
         self._on_switch = on_switch
         self._current = languages[0]
         self._known = False  # the first detection is reported even in the first language
@@ -55,7 +57,8 @@ class LanguageSwitch(FrameProcessor):
             return
         if code != self._current:
             logger.info(f"The caller speaks {code} (was {self._current})")
-            if voice := self._voices.get(code):
+            # Back to a language without a voice of its own: the default, not the last one.
+            if voice := self._voices.get(code) or (self._voices and self._default_voice):
                 # Ahead of the transcript: the LLM holds frames behind it while it replies.
                 await self.push_frame(TTSUpdateSettingsFrame(delta=TTSSettings(voice=voice)))
         self._current, self._known = code, True

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pipecat.frames.frames import TranscriptionFrame, TTSUpdateSettingsFrame
+from pipecat.tests.utils import run_test
 from pipecat.transcriptions.language import Language
 from pydantic import ValidationError
 
-from processors.language_switch import language_code
+from processors.language_switch import LanguageSwitch, language_code
 from tests.profile_data import ISSUE_PROFILE
 from zylin.business import BusinessProfile
 from zylin.prompts import PromptError, load_prompts, render_system_prompt
@@ -59,3 +61,22 @@ def test_system_prompt_says_which_language_to_reply_in() -> None:
 )
 def test_the_stt_language_tag_becomes_a_language_code(reported: object, code: str | None) -> None:
     assert language_code(reported) == code
+
+
+async def test_the_voice_follows_the_language_back_to_the_default() -> None:
+    switched: list[str] = []
+
+    async def on_switch(code: str) -> None:
+        switched.append(code)
+
+    switch = LanguageSwitch(
+        languages=["en", "es"], voices={"es": "nova"}, on_switch=on_switch, default_voice="alloy"
+    )
+    said = [
+        TranscriptionFrame("hola, quiero una cita", "caller", "t1", language=Language.ES),
+        TranscriptionFrame("sorry, English please", "caller", "t2", language=Language.EN),
+    ]
+    down, _ = await run_test(switch, frames_to_send=said)
+    voices = [f.delta.voice for f in down if isinstance(f, TTSUpdateSettingsFrame)]
+    assert voices == ["nova", "alloy"]  # not left on the Spanish voice
+    assert [f.text for f in down if isinstance(f, TranscriptionFrame)] == [s.text for s in said]

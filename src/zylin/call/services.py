@@ -47,7 +47,7 @@ def make_services(
     return CallServices(
         stt=_make_stt(settings, engines.stt, demo_lm, profile.languages),
         llm=make_llm(settings, engines.llm, profile, now, system_prompt, http),
-        tts=_make_tts(settings, engines.tts, http),
+        tts=_make_tts(settings, engines.tts, http, profile),
     )
 
 
@@ -122,7 +122,10 @@ def make_llm(
 
 
 def _make_tts(
-    settings: Settings, engine: TtsProvider, http: DefaultAsyncHttpxClient | None
+    settings: Settings,
+    engine: TtsProvider,
+    http: DefaultAsyncHttpxClient | None,
+    profile: BusinessProfile,
 ) -> TTSService:
     if engine == TtsProvider.OPENAI:
         from pipecat.services.openai.tts import OpenAITTSService
@@ -133,7 +136,9 @@ def _make_tts(
             http_client=http,
             sample_rate=OPENAI_TTS_RATE,
             settings=OpenAITTSService.Settings(
-                model=settings.openai_tts_model, voice=settings.openai_tts_voice
+                model=settings.openai_tts_model,
+                # The profile's voice for its first language, if it names one.
+                voice=profile.voices.get(profile.languages[0], settings.openai_tts_voice),
             ),
         )
     from zylin.local.espeak_tts import EspeakTTSService
