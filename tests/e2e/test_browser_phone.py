@@ -35,7 +35,7 @@ from zylin.local.espeak import synthesize
 ADMIN = "browser-phone-admin-token-0123456789"
 QUESTION = "Is there parking?"
 ASSETS = ("phone.js", "phone-worklet.js", "phone.css")
-SCREENSHOTS = Path(os.environ.get("ZYLIN_SCREENSHOT_DIR", "/tmp"))
+SCREENSHOTS = Path(os.environ.get("ZYLIN_SCREENSHOT_DIR", ROOT / "test-output" / "screenshots"))
 
 pytestmark = [
     pytest.mark.browser,
@@ -142,6 +142,7 @@ async def test_owner_calls_zylin_from_the_browser(
             assert "free parking behind the building" in answer  # from the business profile
             await expect(zylin.nth(1)).to_have_text(answer)
             await expect(page.locator("#status")).to_have_text("Listening…", timeout=15_000)
+            await asyncio.to_thread(SCREENSHOTS.mkdir, parents=True, exist_ok=True)
             await page.screenshot(path=str(SCREENSHOTS / "browser_phone.png"), full_page=True)
 
             await page.click("#hangup")
