@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from zylin.owner.auth import actor, csrf_ok
+from zylin.owner.auth import actor
 from zylin.owner.records import BadQuery, appointment_dict, message_dict, parse_day, upcoming_bounds
 from zylin.owner.render import Pages
 from zylin.owner.texts import cancelled_text, moved_text, say_when, text_caller
@@ -44,9 +44,6 @@ def _parse_time(value: str) -> time:
 
 def add_routes(router: APIRouter, pages: Pages) -> None:
     """The appointments and messages pages and the forms that change them."""
-
-    def expired(request: Request) -> Response:
-        return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
 
     @router.get("/dashboard/appointments")
     async def appointments(request: Request) -> Response:
@@ -94,10 +91,8 @@ def add_routes(router: APIRouter, pages: Pages) -> None:
     async def cancel(
         request: Request, appointment_id: int, csrf: str = Form("", max_length=200)
     ) -> Response:
-        if (refused := pages.gate(request)) is not None:
+        if (refused := pages.form_gate(request, csrf)) is not None:
             return refused
-        if not csrf_ok(request, csrf):
-            return expired(request)
         state: AppState = request.app.state.zylin
         who = actor(request)
         done = await state.repository.cancel(appointment_id, by=who)
@@ -121,10 +116,8 @@ def add_routes(router: APIRouter, pages: Pages) -> None:
         day: str = Form("", max_length=20),
         at: str = Form("", max_length=10),
     ) -> Response:
-        if (refused := pages.gate(request)) is not None:
+        if (refused := pages.form_gate(request, csrf)) is not None:
             return refused
-        if not csrf_ok(request, csrf):
-            return expired(request)
         state: AppState = request.app.state.zylin
         tz = state.profile.tz
         found = await state.repository.get_appointment(appointment_id)
@@ -182,10 +175,8 @@ def add_routes(router: APIRouter, pages: Pages) -> None:
     async def handled(
         request: Request, message_id: int, csrf: str = Form("", max_length=200)
     ) -> Response:
-        if (refused := pages.gate(request)) is not None:
+        if (refused := pages.form_gate(request, csrf)) is not None:
             return refused
-        if not csrf_ok(request, csrf):
-            return expired(request)
         state: AppState = request.app.state.zylin
         done = await state.repository.mark_message_handled(message_id, by=actor(request))
         if done is None:

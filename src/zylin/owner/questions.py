@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from loguru import logger
 
 from zylin.business.faq_file import MAX_ANSWER, MAX_QUESTION, add_faq_entry
-from zylin.owner.auth import actor, csrf_ok
+from zylin.owner.auth import actor
 from zylin.owner.page_kit import reload_profile
 from zylin.owner.render import Pages
 from zylin.owner.unanswered import QuestionGroup, group_questions, unanswered_in
@@ -63,10 +63,8 @@ def questions_router() -> APIRouter:
         answer: str = Form("", max_length=2 * MAX_ANSWER),
         csrf: str = Form("", max_length=200),
     ) -> Response:
-        if (refused := pages.gate(request)) is not None:
+        if (refused := pages.form_gate(request, csrf)) is not None:
             return refused
-        if not csrf_ok(request, csrf):
-            return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
         path = state.settings.business_profile
         try:

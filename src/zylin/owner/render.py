@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from zylin.owner.auth import csrf_for, is_owner, owner_token
+from zylin.owner.auth import csrf_for, csrf_ok, is_owner, owner_token
 from zylin.owner.records import Redactor
 
 if TYPE_CHECKING:
@@ -110,6 +110,14 @@ class Pages:
             return self.page(request, "off.html", status=404)
         if not is_owner(request):
             return RedirectResponse("/dashboard/login", status_code=303)
+        return None
+
+    def form_gate(self, request: Request, csrf: str | None) -> Response | None:
+        """`gate`, then the form's CSRF value: every form that changes data needs both."""
+        if (refused := self.gate(request)) is not None:
+            return refused
+        if not csrf_ok(request, csrf):
+            return self.problem(request, 403, "Form expired", "Reload the page and try again.")
         return None
 
     def not_found(self, request: Request, what: str) -> HTMLResponse:

@@ -14,7 +14,7 @@ from loguru import logger
 from zylin.business.blocklist_file import block_number, unblock_number
 from zylin.business.screening import normalized_number
 from zylin.end_reason import EndReason
-from zylin.owner.auth import actor, csrf_ok
+from zylin.owner.auth import actor
 from zylin.owner.page_kit import reload_profile
 from zylin.owner.render import Pages
 
@@ -52,10 +52,8 @@ def screening_router() -> APIRouter:
         return await page(request, saved=bool(saved), error=None)
 
     async def change(request: Request, number: str, csrf: str, *, block: bool) -> Response:
-        if (refused := pages.gate(request)) is not None:
+        if (refused := pages.form_gate(request, csrf)) is not None:
             return refused
-        if not csrf_ok(request, csrf):
-            return pages.problem(request, 403, "Form expired", "Reload the page and try again.")
         state: AppState = request.app.state.zylin
         edit = block_number if block else unblock_number  # on the file as it is now
         try:
