@@ -10,7 +10,8 @@ from loguru import logger
 
 from zylin.app.profile_refresh import refresh_profile
 from zylin.app.twilio_auth import public_base, signed_form, upgrade_signed
-from zylin.business.after_hours import E164, AfterHoursMode
+from zylin.business.after_hours import AfterHoursMode
+from zylin.business.numbers import E164
 from zylin.call.capacity import reserve_slot
 from zylin.call.session import CLOSE_POLICY_VIOLATION, run_call
 from zylin.end_reason import EndReason

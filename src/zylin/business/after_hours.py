@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+from zylin.business.numbers import E164
+
 LOOK_AHEAD_DAYS = 62  # a long holiday closure still finds the day the business reopens
 
 

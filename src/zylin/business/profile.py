@@ -25,6 +25,7 @@ from zylin.business.after_hours import (
     first_opening_after,
     opens_in_words,
 )
+from zylin.business.numbers import E164
 from zylin.business.screening import ScreeningRules
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -37,7 +38,6 @@ WEEKDAY_NAMES = {
     "sat": "Saturday",
     "sun": "Sunday",
 }
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -118,7 +118,7 @@ class SmsSettings(BaseModel):
     @field_validator("from_number")
     @classmethod
     def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not _E164.match(value):
+        if value is not None and not E164.match(value):
             raise ValueError(f"{value!r} is not an E.164 phone number like +15551230000")
         return value
 
@@ -167,7 +167,7 @@ class BusinessProfile(BaseModel):
     @field_validator("owner_phone")
     @classmethod
     def _owner_e164(cls, value: str) -> str:
-        if not _E164.match(str(value)):
+        if not E164.match(str(value)):
             raise ValueError(f"{value!r} is not an E.164 phone number like +15551230000")
         return str(value)
 

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+from zylin.business.numbers import E164
+
 _DIALLED = re.compile(r"[\s().\-/]")
 
 
@@ -54,7 +55,7 @@ class ScreeningRules(BaseModel):
         numbers = []
         for item in value:
             number = normalized_number(str(item))
-            if not _E164.match(number):
+            if not E164.match(number):
                 raise ValueError(f"{item!r} is not an E.164 phone number like +15551230000")
             numbers.append(number)
         return sorted(set(numbers))
