@@ -97,6 +97,18 @@ def test_booking_is_read_back_and_made_only_after_a_yes(answer: str, name: str, 
     ]
 
 
+@pytest.mark.parametrize("mixed", ["yeah leave it", "yes keep it"])
+def test_a_yes_mixed_with_never_mind_is_asked_again_not_guessed(mixed: str) -> None:
+    call = Call()
+    call.say(BOOK_REQUEST, "Alex Tester")
+    again = call.say(mixed)  # "yes please" misheard as "yeah leave it" (seen here)
+    assert again.startswith("Sorry")
+    assert "Shall I book it?" in again
+    assert call.called("book_appointment") == []
+    assert "all set" in call.say("yes please")
+    assert len(call.called("book_appointment")) == 1
+
+
 def test_a_correction_changes_only_its_part_and_is_read_back_again() -> None:
     call = Call()
     call.say(BOOK_REQUEST, "Alex Tester")

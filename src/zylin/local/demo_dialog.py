@@ -201,6 +201,9 @@ class DialogTracker:
     def _on_read_back_answer(self, d: Dialog, u: Utterance) -> bool:
         """A yes, a no or a correction after a read-back; True when nothing more to fold."""
         say = self._phrasing.say
+        if u.never_mind and u.yes:  # "yeah, leave it": book as read, or drop it? Ask again.
+            d.notes.append(say(_REASK["confirm"]))
+            return True
         if u.never_mind:
             d.reset_task()
             d.notes.append(say("left_as_it_was"))
