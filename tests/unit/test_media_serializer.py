@@ -1,12 +1,15 @@
 """The hardened Twilio serializer: bad input is dropped and counted, never raised."""
 
+import asyncio
 import base64
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame, InputDTMFFrame
 
+from devtools.caller.audio import mulaw_encode
 from zylin.telephony.media_stream import TwilioMarkFrame, TwilioStopFrame, ZylinTwilioSerializer
 
 
@@ -71,3 +74,40 @@ async def test_bad_input_is_dropped_with_a_reason(
 async def test_deeply_nested_json_is_dropped(serializer: ZylinTwilioSerializer) -> None:
     assert await serializer.deserialize("[" * 5000 + "]" * 5000) is None
     assert sum(serializer.rejected.values()) == 1
+
+
+async def _heard(serializer: ZylinTwilioSerializer, chunks: list[str], stall_at: int) -> bytes:
+    """The 16 kHz audio a call hears from `chunks`, delivered with one 0.25 s stall."""
+    await serializer.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
+    audio = b""
+    for i, chunk in enumerate(chunks):
+        if i == stall_at:
+            await asyncio.sleep(0.25)  # a late delivery: longer than Pipecat's 0.2 s clear
+        frame = await serializer.deserialize(media(chunk))
+        audio += frame.audio if isinstance(frame, InputAudioRawFrame) else b""
+    return audio
+
+
+async def test_a_stalled_delivery_loses_no_audio() -> None:
+    """A busy server reads Twilio's messages late and in bursts; the resampler must not drop
+    its history at the stall (Pipecat's default clears it after 0.2 s without input)."""
+    t = np.arange(160 * 30) / 8000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).tobytes()
+    ulaw = mulaw_encode(tone)
+    chunks = [base64.b64encode(ulaw[i : i + 160]).decode() for i in range(0, len(ulaw), 160)]
+    params = ZylinTwilioSerializer.InputParams(auto_hang_up=False)
+    on_time = await _heard(ZylinTwilioSerializer("MZ1", params=params), chunks, stall_at=-1)
+    stalled = await _heard(ZylinTwilioSerializer("MZ1", params=params), chunks, stall_at=15)
+    assert len(on_time) > 0.9 * len(tone) * 2  # 8 kHz in, 16 kHz out
+    assert _same_audio(stalled, on_time)
+    # Pipecat's own default, for contrast: the stall costs samples.
+    clearing = ZylinTwilioSerializer.InputParams(auto_hang_up=False, resampler_clear_after_secs=0.2)
+    assert not _same_audio(
+        await _heard(ZylinTwilioSerializer("MZ1", params=clearing), chunks, 15), on_time
+    )
+
+
+def _same_audio(a: bytes, b: bytes) -> bool:
+    """Sample for sample, give or take soxr's rounding (it varies by a unit between runs)."""
+    x, y = np.frombuffer(a, np.int16).astype(int), np.frombuffer(b, np.int16).astype(int)
+    return x.size == y.size and int(np.abs(x - y).max()) <= 2

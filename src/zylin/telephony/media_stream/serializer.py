@@ -33,7 +33,12 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     A flood (more messages per second than Twilio ever sends) ends the call with one log line.
 
     An exception escaping `deserialize` would end the transport's receive loop and with it the
-    call, so every path here returns a frame or None. `mark` and `stop` become frames our
+    call, so every path here returns a frame or None.
+
+    The audio resamplers keep their history however long the gap between two messages, unless
+    `params` says otherwise. Twilio streams without pause (silence included), so a gap is a
+    late delivery, never a new stream; Pipecat's default (clear after 0.2 s) dropped samples at
+    every such stall, and a busy server then missed short replies ("yes please") in the VAD. `mark` and `stop` become frames our
     processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
     (transferred, or the caller already hung up).
     """
@@ -46,9 +51,13 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         max_rate: float = MAX_MESSAGES_PER_SEC,
         burst: float = MAX_MESSAGE_BURST,
         clock: Callable[[], float] = time.monotonic,
+        params: TwilioFrameSerializer.InputParams | None = None,
         **kwargs,
     ) -> None:
-        super().__init__(*args, **kwargs)
+        params = params or self.InputParams()
+        if "resampler_clear_after_secs" not in params.model_fields_set:
+            params = params.model_copy(update={"resampler_clear_after_secs": None})
+        super().__init__(*args, params=params, **kwargs)
         self._should_hang_up = should_hang_up or (lambda: True)
         self._on_flood = on_flood
         self._max_rate = max_rate
