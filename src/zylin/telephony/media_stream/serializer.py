@@ -33,14 +33,14 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     A flood (more messages per second than Twilio ever sends) ends the call with one log line.
 
     An exception escaping `deserialize` would end the transport's receive loop and with it the
-    call, so every path here returns a frame or None.
+    call, so every path here returns a frame or None. `mark` and `stop` become frames our
+    processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
+    (transferred, or the caller already hung up).
 
     The audio resamplers keep their history however long the gap between two messages, unless
     `params` says otherwise. Twilio streams without pause (silence included), so a gap is a
     late delivery, never a new stream; Pipecat's default (clear after 0.2 s) dropped samples at
-    every such stall, and a busy server then missed short replies ("yes please") in the VAD. `mark` and `stop` become frames our
-    processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
-    (transferred, or the caller already hung up).
+    every such stall, and a busy server then missed short replies ("yes please") in the VAD.
     """
 
     def __init__(
