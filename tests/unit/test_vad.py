@@ -3,6 +3,7 @@ inference on line silence."""
 
 import numpy as np
 import pytest
+from pipecat.audio.utils import create_stream_resampler, pcm_to_ulaw, ulaw_to_pcm
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADState
 
@@ -72,6 +73,37 @@ def test_turns_start_and_end_where_pipecats_analyzer_puts_them(line: str, pause:
     assert len(theirs[0]) >= 2  # both utterances were found
     assert ours[0][0] == theirs[0][0]  # the first start is scored identically
     assert abs(ours[1][-1] - theirs[1][-1]) <= 3  # the last end within 60 ms
+
+
+async def _heard_on_the_phone(analyzer: VADAnalyzer, reply: bytes, lead_frames: int) -> bool:
+    """Whether the VAD confirms `reply` (8 kHz mu-law) spoken after `lead_frames` x 20 ms of
+    line silence, fed as the Twilio serializer delivers it: 20 ms at a time, up to 16 kHz."""
+    analyzer.set_sample_rate(RATE)
+    resampler = create_stream_resampler(clear_after_secs=None)
+    line = b"\xff" * 160 * lead_frames + reply + b"\xff" * 160 * 15
+    heard = False
+    for i in range(0, len(line), 160):
+        state = analyzer._run_analyzer(await ulaw_to_pcm(line[i : i + 160], 8000, RATE, resampler))
+        heard = heard or (i >= 160 * lead_frames and state == SPEAKING)
+    return heard
+
+
+@pytest.mark.parametrize("line", ["Yes please.", "It's Priya."])
+async def test_a_short_reply_after_silence_is_heard_whenever_pipecats_analyzer_hears_it(
+    line: str,
+) -> None:
+    """Across every window phase (20 ms frames against 32 ms windows repeat every 8 frames),
+    skipping the silence before a reply never loses a reply Pipecat's analyzer hears. Scoring
+    the first word with a model that skipped the silence cold lost "Yes please" at some
+    phases (the demo call's caller went unheard)."""
+    audio, rate = synthesize(line)
+    reply = await pcm_to_ulaw(audio, rate, 8000, create_stream_resampler())
+    reply += b"\xff" * (-len(reply) % 160)
+    leads = range(100, 116)
+    theirs = [await _heard_on_the_phone(SileroVADAnalyzer(), reply, n) for n in leads]
+    ours = [await _heard_on_the_phone(SharedSileroVADAnalyzer(), reply, n) for n in leads]
+    assert any(theirs)  # the reply is there to be heard
+    assert [lead for lead, t, o in zip(leads, theirs, ours, strict=True) if t and not o] == []
 
 
 def test_line_silence_is_not_scored() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import deque
 from importlib import resources
 
 import numpy as np
@@ -16,6 +17,10 @@ QUIET_PEAK = 100
 # Quiet windows in a row before scoring stops (~100 ms): a short dip inside a word is still
 # scored, so the model's recurrent state follows speech as Pipecat's does.
 QUIET_WINDOWS_BEFORE_SKIP = 3
+# Skipped windows scored late, just before the speech that ends the silence (~250 ms). Pipecat's
+# model has run through the silence, and its first scores of a word depend on that; a model that
+# starts a word cold scored eSpeak's "Yes please" low enough, at some window phases, to miss it.
+REPLAY_WINDOWS = 8
 
 
 @functools.cache
@@ -54,6 +59,7 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
         self._quiet_windows = 0
+        self._skipped: deque[bytes] = deque(maxlen=REPLAY_WINDOWS)
 
     def voice_confidence(self, buffer: bytes) -> float:
         """Silero's score, skipped on line silence: inference is most of a listening call's
@@ -65,9 +71,16 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
             self._quiet_windows += 1
             if self._quiet_windows > QUIET_WINDOWS_BEFORE_SKIP:
                 self._maybe_reset_model(0.0)
+                if self._windows_since_reset == 0:  # reset: what came before no longer counts
+                    self._skipped.clear()
+                else:
+                    self._skipped.append(buffer)
                 return 0.0
         else:
             self._quiet_windows = 0
+        while self._skipped:  # bring the model's state up to this window, as Pipecat's is
+            window = np.frombuffer(self._skipped.popleft(), np.int16)
+            self._model(window.astype(np.float32) / 32768.0, self.sample_rate)
         return super().voice_confidence(buffer)
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
