@@ -5,7 +5,7 @@ Run: ./zylin bench load --calls 10 --stagger 0.25 [--latency realistic] [--turns
 
 This process runs the Deepgram, OpenAI and Twilio fakes (loopback only) and the simulated
 Twilio callers; the server runs as `./zylin serve` runs it (`python server.py`, `WORKERS`
-from `--workers` or passed through from the environment). Call i starts `i * stagger` s
+from `--workers`, else from the environment, else one per core). Call i starts `i * stagger` s
 after the first; each hears its greeting, then speaks `turns` scripted lines, each waiting
 for the reply (`load_script.py` has the lines and the replies the fakes return).
 
@@ -55,6 +55,7 @@ from devtools.fakes.stack import (
     running_fakes,
     server_process,
 )
+from zylin.config import default_worker_count
 from zylin.local.espeak import synthesize_async
 
 REPLY_SILENCE_MS = 700  # the bot's reply is over after this much silence (its dips are <200 ms)
@@ -182,9 +183,13 @@ def _raise_file_limit() -> None:
 
 
 def _workers_env(opts: LoadOptions) -> dict[str, str]:
+    """`--workers`, else `WORKERS` from the environment, else what `./zylin serve` runs.
+
+    Always explicit: the fakes' server environment pins one worker for the tests, so leaving
+    it out measured one process while the row said "default"."""
     if opts.workers is not None:
         return {"WORKERS": str(opts.workers)}
-    return {"WORKERS": os.environ["WORKERS"]} if "WORKERS" in os.environ else {}
+    return {"WORKERS": os.environ.get("WORKERS") or str(default_worker_count())}
 
 
 def _per_call_pct(
@@ -209,7 +214,7 @@ async def run_load(opts: LoadOptions, workdir: Path | None = None) -> LoadResult
         calls=opts.calls,
         stagger=opts.stagger,
         latency=opts.latency,
-        workers=workers_env.get("WORKERS", "default"),
+        workers=workers_env["WORKERS"],
         turns=opts.turns,
     )
     async with running_fakes() as fakes:

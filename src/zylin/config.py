@@ -161,7 +161,12 @@ class Settings(BaseSettings):
 
     def worker_count(self) -> int:
         """`WORKERS`, else one server process per CPU core."""
-        return self.workers or os.cpu_count() or 1
+        return self.workers or default_worker_count()
+
+
+def default_worker_count() -> int:
+    """How many server processes `./zylin serve` runs when `WORKERS` is unset: one per core."""
+    return os.cpu_count() or 1
 
 
 def secret(value: SecretStr | None) -> str:
