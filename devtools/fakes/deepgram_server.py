@@ -53,12 +53,12 @@ class DeepgramFake(FakeServer):
             interim_after_ms: Voiced audio needed before the first interim result.
             interim_interval_ms: Voiced audio between interim results.
             silence_final_ms: If set, this much silence after voice yields a final result
-                without a Finalize (like Deepgram endpointing); None disables it.
+                without a Finalize, at once (like Deepgram's endpointing, whose final comes
+                soon after the speech ends); None disables it.
             finalize_requires_speech: If true, a Finalize with no voiced audio since the last
                 final answers an empty transcript (as Deepgram does) instead of popping one.
-            final_delay: Seconds between the end of an utterance (its Finalize, or the
-                endpointing silence) and its final result; 0 answers at once. Real Deepgram
-                takes ~150 ms after a Finalize.
+            final_delay: Seconds between a Finalize and its final result; 0 answers at once.
+                Real Deepgram takes ~150 ms after a Finalize.
         """
         self.api_key = api_key
         self.default_transcript = default_transcript
@@ -135,8 +135,13 @@ class DeepgramFake(FakeServer):
         self._delay = max(0.0, seconds)
 
     def set_final_delay(self, seconds: float) -> None:
-        """Send each final result `seconds` after its utterance ended (Finalize or endpointing)."""
+        """Answer each Finalize `seconds` after it came."""
         self._final_delay = max(0.0, seconds)
+
+    def set_endpointing(self, silence_ms: int | None) -> None:
+        """Send a final result of our own after `silence_ms` of silence following voice, as
+        Deepgram's endpointing does; None: finals only answer a Finalize."""
+        self.silence_final_ms = silence_ms
 
     @property
     def active_connections(self) -> int:
@@ -324,7 +329,7 @@ class DeepgramFake(FakeServer):
             from_finalize=from_finalize,
             language=self.detected_languages.get(transcript),
         )
-        self._send(conn, message, extra=self._final_delay)
+        self._send(conn, message, extra=self._final_delay if from_finalize else 0.0)
         conn.reset_utterance()
 
     async def _on_control(self, conn: ListenSession, text: str) -> bool:

@@ -87,3 +87,23 @@ async def test_the_greeting_is_not_a_reply_and_each_turn_is_measured_once() -> N
     await turn.push(101.5, turn.out, BotStartedSpeakingFrame())  # more of the same reply
     await turn.reply(110.0)
     assert [round(m.voice_to_voice_ms or 0) for m in turn.measured] == [900, 900]
+
+
+async def test_a_transcript_that_came_before_the_vad_stop_still_times_the_stt() -> None:
+    """Deepgram's own end-of-speech final often beats the VAD's stop; Pipecat's breakdown has
+    no transcription stage then, and the record still needs one."""
+    turn = Turn()
+    start = 100.0
+    await turn.push(start - 1, turn.stt, VADUserStartedSpeakingFrame())
+    final = TranscriptionFrame("it's Priya", "caller", "t")
+    await turn.push(start + 0.15, turn.stt, final)
+    await turn.push(start + 0.16, turn.llm, final)  # the same frame, one processor on
+    vad = VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=start + 0.2)
+    await turn.push(start + 0.2, turn.stt, vad)
+    await turn.push(start + 0.21, turn.llm, LLMFullResponseStartFrame())
+    await turn.push(start + 0.6, turn.llm, LLMTextFrame("Thanks, Priya."))
+    await turn.push(start + 0.8, turn.tts, TTSAudioRawFrame(b"\0" * 320, 8000, 1))
+    await turn.push(start + 0.82, turn.out, BotStartedSpeakingFrame())
+    assert len(turn.measured) == 1
+    assert turn.measured[0].stt_ms == approx(150, abs=1)
+    assert turn.measured[0].voice_to_voice_ms == approx(820, abs=1)

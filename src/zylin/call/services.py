@@ -72,12 +72,12 @@ def _make_stt(
     languages: list[str],
 ) -> STTService:
     if engine == SttProvider.DEEPGRAM:
-        from pipecat.services.deepgram.stt import DeepgramSTTService
+        from zylin.call.deepgram_stt import EndpointingDeepgramSTTService
 
-        return DeepgramSTTService(
+        return EndpointingDeepgramSTTService(
             api_key=secret(settings.deepgram_api_key),
             base_url=settings.deepgram_base_url or "",
-            settings=DeepgramSTTService.Settings(
+            settings=EndpointingDeepgramSTTService.Settings(
                 model=settings.deepgram_model,
                 # Several languages: Deepgram's detection ("multi"); each result names its own.
                 language="multi"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pipecat.frames.frames import TranscriptionFrame, VADUserStartedSpeakingFrame
+from pipecat.observers.base_observer import FramePushed
 from pipecat.observers.user_bot_latency_observer import (
     LatencyBreakdown,
     MeasuredFrom,
     UserBotLatencyObserver,
 )
+from pipecat.processors.frame_processor import FrameDirection
 
 
 @dataclass
@@ -23,13 +27,19 @@ class TurnLatency:
 
 
 def turn_latency(
-    breakdown: LatencyBreakdown, *, stt_name: str, llm_name: str, tts_name: str
+    breakdown: LatencyBreakdown,
+    *,
+    stt_name: str,
+    llm_name: str,
+    tts_name: str,
+    transcript_at: float | None = None,
 ) -> TurnLatency | None:
     """The record's figures for one reply; None for the greeting (no caller turn before it).
 
     Voice-to-voice runs from the caller's last voiced audio (the VAD stop minus its
     `stop_secs`) to the first bot audio the output transport wrote. STT runs from the same
-    start to the final transcript; LLM and TTS are the services' own TTFB for this reply.
+    start to the final transcript (`transcript_at` when it came before the VAD's stop, which
+    Pipecat's breakdown does not name); LLM and TTS are the services' own TTFB for this reply.
     """
     start = breakdown.user_turn_start_time
     if breakdown.measured_from != MeasuredFrom.USER_SILENCE or start is None:
@@ -38,12 +48,40 @@ def turn_latency(
     for part in breakdown.contributions:
         if part.key == "transcription" and latency.stt_ms is None:
             latency.stt_ms = _ms(part.start_time + part.duration_secs - start)
+    if latency.stt_ms is None and transcript_at is not None:
+        latency.stt_ms = _ms(transcript_at - start)
     for ttfb in breakdown.ttfb:
         if ttfb.processor == llm_name and latency.llm_ttfb_ms is None:
             latency.llm_ttfb_ms = _ms(ttfb.duration_secs)
         elif ttfb.processor == tts_name and latency.tts_ttfb_ms is None:
             latency.tts_ttfb_ms = _ms(ttfb.duration_secs)
     return latency
+
+
+class _TranscriptTimingObserver(UserBotLatencyObserver):
+    """Pipecat's latency observer that also notes when the turn's last final transcript came.
+
+    Pipecat names the transcription stage only when the transcript follows the VAD's stop;
+    Deepgram's own end-of-speech final usually comes before it, and the STT figure would be
+    missing from exactly the fastest turns.
+    """
+
+    def __init__(self, time_source: Callable[[], float]) -> None:
+        super().__init__(time_source=time_source)
+        self._clock = time_source
+        self._transcript_id: int | None = None
+        self.transcript_at: float | None = None
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        """Note a final transcript where it was first pushed (it crosses several processors)."""
+        if data.direction == FrameDirection.DOWNSTREAM:
+            frame = data.frame
+            if isinstance(frame, VADUserStartedSpeakingFrame):
+                self.transcript_at = None
+            elif isinstance(frame, TranscriptionFrame) and frame.id != self._transcript_id:
+                self._transcript_id = frame.id
+                self.transcript_at = self._clock()
+        await super().on_push_frame(data)
 
 
 def latency_observer(
@@ -55,14 +93,16 @@ def latency_observer(
     time_source: Callable[[], float] | None = None,
 ) -> UserBotLatencyObserver:
     """Pipecat's latency observer, reporting each measured reply to `on_latency`."""
-    observer = (
-        UserBotLatencyObserver(time_source=time_source)
-        if time_source is not None
-        else UserBotLatencyObserver()
-    )
+    observer = _TranscriptTimingObserver(time_source or time.time)
 
     async def report(_observer: UserBotLatencyObserver, breakdown: LatencyBreakdown) -> None:
-        latency = turn_latency(breakdown, stt_name=stt_name, llm_name=llm_name, tts_name=tts_name)
+        latency = turn_latency(
+            breakdown,
+            stt_name=stt_name,
+            llm_name=llm_name,
+            tts_name=tts_name,
+            transcript_at=observer.transcript_at,
+        )
         if latency is not None:
             on_latency(latency)
 
