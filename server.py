@@ -25,17 +25,27 @@ CLOSE_CONNECTIONS_SECS = 10
 
 
 def create_app(
-    settings: Settings, *, now: Callable[[], datetime] = utc_now, handle_sigterm: bool = False
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    handle_sigterm: bool = False,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The app for these settings; the lifespan opens the database and clients once."""
-    return build_app(settings, build_worker=build_worker, now=now, handle_sigterm=handle_sigterm)
+    return build_app(
+        settings,
+        build_worker=build_worker,
+        now=now,
+        handle_sigterm=handle_sigterm,
+        freeze_heap=freeze_heap,
+    )
 
 
 def app_from_env() -> FastAPI:
     """An app configured from the environment (each uvicorn worker process calls this)."""
     settings = Settings()
     configure_logging(settings.log_level)
-    return create_app(settings, handle_sigterm=True)
+    return create_app(settings, handle_sigterm=True, freeze_heap=True)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

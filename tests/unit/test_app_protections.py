@@ -1,5 +1,6 @@
 """Protections every server process has, however it was started."""
 
+import gc
 import json
 from pathlib import Path
 
@@ -77,3 +78,26 @@ def test_every_worker_gets_the_message_cap(monkeypatch: pytest.MonkeyPatch, tmp_
     assert options["workers"] == 3
     app = server.app_from_env()  # what `uvicorn --factory` builds in each worker
     assert WebSocketMessageCap in [m.cls for m in app.user_middleware]
+
+
+async def test_a_worker_freezes_its_start_up_heap_once_started(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A full garbage collection otherwise walks every start-up object with the worker
+    stopped; a test's app (no `freeze_heap`) leaves the test process's collector alone."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'zylin.db'}")
+    monkeypatch.setattr(server, "configure_logging", lambda _level: None)
+    gc.unfreeze()
+    try:
+        test_app = server.create_app(settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db"))
+        async with test_app.router.lifespan_context(test_app):
+            assert gc.get_freeze_count() == 0
+        worker_app = server.app_from_env()
+        assert gc.get_freeze_count() == 0  # not before its start-up work is done
+        async with worker_app.router.lifespan_context(worker_app):
+            assert gc.get_freeze_count() > 100_000  # modules, the app, the models
+    finally:
+        gc.unfreeze()

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from zylin.app.browser_phone import browser_phone_router
 from zylin.app.calls import calls_router
+from zylin.app.heap import freeze_startup_heap
 from zylin.app.limits import MAX_WEBHOOK_BYTES, BodySizeLimit, WebSocketMessageCap
 from zylin.app.shutdown import GracefulShutdown
 from zylin.app.twilio_auth import signed_form
@@ -32,17 +33,21 @@ def build_app(
     build_worker: Callable[..., Any],
     now: Callable[[], datetime] = utc_now,
     handle_sigterm: bool = False,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The app for these settings; `build_worker` builds each call's pipeline (bot.py).
 
-    `handle_sigterm`: drain calls on SIGTERM (`GracefulShutdown`); for a server process of
-    its own, not for an app a test runs inside its event loop.
+    For a server process of its own, not for an app a test runs inside its event loop:
+    `handle_sigterm` drains calls on SIGTERM (`GracefulShutdown`); `freeze_heap` moves the
+    start-up objects out of the garbage collector's reach (`freeze_startup_heap`).
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_app_state(settings, build_worker=build_worker, now=now) as state:
             await asyncio.to_thread(vad.warm_up)  # the first call must not pay for the model
+            if freeze_heap:
+                freeze_startup_heap()
             app.state.zylin = state
             renewing = asyncio.create_task(renew_slots(state), name="renew-call-slots")
             shutdown = GracefulShutdown(state, settings.shutdown_grace_secs)
