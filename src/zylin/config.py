@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     deepgram_api_key: SecretStr | None = None
     deepgram_base_url: str | None = None
     deepgram_model: str = "nova-3-general"
+    # Silence before Deepgram's own end-of-speech final (`speech_final`). Its default, 10 ms,
+    # marks every breath; a final then ends the turn at the VAD's stop (call/deepgram_stt.py).
+    deepgram_endpointing_ms: int = Field(default=100, ge=10, le=5000)
 
     # LLM and TTS (OpenAI or any OpenAI-compatible server).
     openai_api_key: SecretStr | None = None

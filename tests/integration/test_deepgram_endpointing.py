@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,11 @@ from pipecat.tests.utils import SleepFrame, run_test
 from devtools.caller.audio import tone
 from devtools.fakes.deepgram_server import DeepgramFake
 from devtools.fakes.deepgram_session import MODEL_INFO, MODEL_UUID
+from zylin.business import load_profile
 from zylin.call.deepgram_stt import EndpointingDeepgramSTTService
+from zylin.call.services import make_services
+from zylin.config import ROOT, Settings
+from zylin.engines import Engines
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -100,3 +105,30 @@ async def test_only_a_speech_final_result_is_finalized() -> None:
         ("my appointment", True),
         ("typed", False),
     ]
+
+
+async def test_a_calls_deepgram_connection_asks_for_the_configured_endpointing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deepgram's default (10 ms) would send `speech_final` at every breath."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    async with DeepgramFake(api_key=KEY) as fake:
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, deepgram_api_key=KEY, deepgram_base_url=fake.url
+        )
+        services = make_services(
+            settings,
+            Engines.choose(settings),
+            load_profile(ROOT / "business" / "example_profile.yaml"),
+            lambda: datetime.now(UTC),
+            "x",
+        )
+        await run_test(
+            services.stt,
+            frames_to_send=[*_frames(tone(100, rate=RATE)), SleepFrame(0.1)],
+            pipeline_params=PipelineParams(audio_in_sample_rate=RATE),
+        )
+
+    assert isinstance(services.stt, EndpointingDeepgramSTTService)
+    assert fake.query_params[0]["endpointing"] == str(settings.deepgram_endpointing_ms) == "100"

@@ -84,6 +84,7 @@ def _make_stt(
                 if len(languages) > 1
                 else DEEPGRAM_LANGUAGE.get(languages[0], languages[0]),
                 interim_results=True,
+                endpointing=settings.deepgram_endpointing_ms,
                 smart_format=True,
                 punctuate=True,
             ),
