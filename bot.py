@@ -42,6 +42,7 @@ from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.replies import ReplyObserver
 from zylin.call.services import CallServices
+from zylin.call.turn_stop import SpeculativeSpeechTimeoutStopStrategy
 from zylin.call.vad import SharedSileroVADAnalyzer
 from zylin.config import Settings
 from zylin.end_reason import EndReason
@@ -55,12 +56,16 @@ PIPELINE_OUT_RATE = 8000
 
 
 def _turn_strategies(settings: Settings) -> UserTurnStrategies:
-    """Silence-timeout turn ends by default: smart-turn stalls under load (pipecat-notes)."""
+    """Silence-timeout turn ends by default: smart-turn stalls under load (pipecat-notes).
+    The reply may start on Deepgram's end-of-speech final, held until the turn ends."""
     if settings.smart_turn:
         return UserTurnStrategies()
-    return UserTurnStrategies(
-        stop=[SpeechTimeoutUserTurnStopStrategy(user_speech_timeout=settings.turn_pause_secs)]
+    stop = (
+        SpeculativeSpeechTimeoutStopStrategy
+        if settings.speculative_reply
+        else SpeechTimeoutUserTurnStopStrategy
     )
+    return UserTurnStrategies(stop=[stop(user_speech_timeout=settings.turn_pause_secs)])
 
 
 def build_worker(

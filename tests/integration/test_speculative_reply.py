@@ -1,0 +1,215 @@
+"""The reply starts on Deepgram's end-of-speech final, before the VAD's stop, and is held until
+the turn ends; more speech withdraws it. Pipecat's aggregator and LLM service, the OpenAI fake."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pipecat.frames.frames import (
+    Frame,
+    InterimTranscriptionFrame,
+    LLMTextFrame,
+    TranscriptionFrame,
+    UserStoppedSpeakingFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.services.llm_service import FunctionCallParams
+from pipecat.services.openai.llm import OpenAILLMService
+from pipecat.tests.utils import SleepFrame, run_test
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from devtools.fakes.openai_script import Text, ToolCall, last_tool_result, last_user_text
+from devtools.fakes.openai_server import OpenAIFake
+from zylin.call.turn_stop import SpeculativeSpeechTimeoutStopStrategy
+
+pytestmark = pytest.mark.timeout(30)
+
+KEY = "test-openai-key"
+LLM_SECS = 0.4  # the LLM's first token: longer than the VAD's wait, as with a real model
+
+
+@pytest_asyncio.fixture
+async def openai() -> AsyncIterator[OpenAIFake]:
+    async with OpenAIFake(api_key=KEY, chat_delay=LLM_SECS) as fake:
+        yield fake
+
+
+class RequestsAtVadStop(FrameProcessor):
+    """Notes how many chat requests the LLM had made when the VAD's stop came by."""
+
+    def __init__(self, openai: OpenAIFake) -> None:
+        super().__init__()
+        self._openai = openai
+        self.requests: int | None = None
+        self.stopped = False
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, VADUserStoppedSpeakingFrame):
+            self.requests = len(self._openai.chat_requests)
+            self.stopped = True
+        await self.push_frame(frame, direction)
+
+
+async def _call(
+    openai: OpenAIFake, frames: list[Any], tools: dict[str, Any] | None = None
+) -> tuple[list[Frame], int | None, LLMContext]:
+    context = LLMContext(messages=[{"role": "system", "content": "You are a receptionist."}])
+    pair = LLMContextAggregatorPair(
+        context,
+        user_params=LLMUserAggregatorParams(
+            user_turn_strategies=UserTurnStrategies(
+                stop=[SpeculativeSpeechTimeoutStopStrategy(user_speech_timeout=0.0)]
+            )
+        ),
+    )
+    probe = RequestsAtVadStop(openai)
+    llm = OpenAILLMService(
+        api_key=KEY,
+        base_url=openai.base_url + "/v1",
+        settings=OpenAILLMService.Settings(model="gpt-4.1-mini"),
+    )
+    for name, handler in (tools or {}).items():
+        llm.register_function(name, lambda params, h=handler: h(params, probe))
+    # The assistant aggregator (it runs the inference after a tool's result) keeps the reply's
+    # text frames: only a call with tools has it.
+    after = [pair.assistant()] if tools else []
+    pipeline = Pipeline([probe, pair.user(), llm, *after])
+    down, _ = await run_test(pipeline, frames_to_send=frames)
+    return down, probe.requests, context
+
+
+def _final(text: str) -> TranscriptionFrame:
+    frame = TranscriptionFrame(text, "caller", "2026-12-02T10:00:00Z")
+    frame.finalized = True  # as Deepgram's `speech_final` makes it (call/deepgram_stt.py)
+    return frame
+
+
+def _spoken(down: list[Frame]) -> str:
+    return "".join(f.text for f in down if isinstance(f, LLMTextFrame))
+
+
+async def test_the_reply_starts_before_the_vad_stop_and_is_heard_only_after_it(
+    openai: OpenAIFake,
+) -> None:
+    openai.queue_chat(Text("Priya, thanks. What day suits you?"))
+    down, requests_at_stop, context = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            SleepFrame(0.1),
+            _final("It's Priya."),
+            SleepFrame(0.15),  # the VAD's quiet, still counting
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(LLM_SECS + 0.6),
+        ],
+    )
+
+    assert requests_at_stop == 1  # asked before the turn had ended
+    assert len(openai.chat_requests) == 1  # and not again after it
+    assert openai.chat_requests[0]["messages"][-1] == {"role": "user", "content": "It's Priya."}
+    assert _spoken(down) == "Priya, thanks. What day suits you?"
+    stopped = next(i for i, f in enumerate(down) if isinstance(f, UserStoppedSpeakingFrame))
+    first_text = next(i for i, f in enumerate(down) if isinstance(f, LLMTextFrame))
+    assert stopped < first_text  # held until the turn ended
+    assert [m["content"] for m in context.messages if m["role"] == "user"] == ["It's Priya."]
+
+
+async def test_more_speech_withdraws_the_reply_and_the_whole_turn_is_answered(
+    openai: OpenAIFake,
+) -> None:
+    openai.set_brain(
+        lambda request: Text(
+            "Tomorrow at ten works."
+            if last_user_text(request).endswith("morning")
+            else "An answer to half a sentence."
+        )
+    )
+    down, _, context = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("Tomorrow"),  # Deepgram heard a pause
+            SleepFrame(0.1),
+            InterimTranscriptionFrame("at ten in the", "caller", "2026-12-02T10:00:01Z"),
+            SleepFrame(0.1),
+            _final("at ten in the morning"),
+            SleepFrame(0.1),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(2 * LLM_SECS + 0.8),
+        ],
+    )
+
+    assert _spoken(down) == "Tomorrow at ten works."
+    asked = [r["messages"][-1]["content"] for r in openai.chat_requests]
+    assert asked[0] == "Tomorrow" and asked[-1] == "Tomorrow at ten in the morning"
+    assert [m["content"] for m in context.messages if m["role"] == "user"] == [
+        "Tomorrow at ten in the morning"
+    ]
+
+
+async def test_a_final_after_the_vad_stop_is_answered_as_before(openai: OpenAIFake) -> None:
+    openai.queue_chat(Text("Yes, we are open on Saturdays."))
+    down, requests_at_stop, _ = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            SleepFrame(0.1),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(0.05),
+            _final("Are you open on Saturday?"),
+            SleepFrame(LLM_SECS + 0.6),
+        ],
+    )
+
+    assert requests_at_stop == 0
+    assert len(openai.chat_requests) == 1
+    assert _spoken(down) == "Yes, we are open on Saturdays."
+
+
+@pytest.mark.parametrize("llm_secs", [LLM_SECS, 0.05])  # the tool asked for after, or before
+async def test_a_tool_the_speculative_reply_wants_runs_once_and_only_after_the_turn_ends(
+    openai: OpenAIFake, llm_secs: float
+) -> None:
+    """A booking must never be made on words the caller may still be adding to; a reply that
+    wants one before the turn has ended is withdrawn and asked for again once it has."""
+    openai.set_chat_delay(llm_secs)
+    openai.set_brain(
+        lambda request: (
+            Text("You're booked for ten.")
+            if last_tool_result(request) is not None
+            else ToolCall("book_appointment", {"time": "10:00"})
+        )
+    )
+    booked_after_the_turn: list[bool] = []
+
+    async def book(params: FunctionCallParams, probe: RequestsAtVadStop) -> None:
+        booked_after_the_turn.append(probe.stopped)
+        await params.result_callback({"booked": True})
+
+    _, requests_at_stop, context = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("Book me in for ten, please."),
+            SleepFrame(0.3),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(3 * LLM_SECS + 1.0),
+        ],
+        tools={"book_appointment": book},
+    )
+
+    assert requests_at_stop == 1  # the speculation asked
+    assert booked_after_the_turn == [True]
+    assert context.messages[-1] == {"role": "assistant", "content": "You're booked for ten."}
