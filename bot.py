@@ -18,9 +18,6 @@ from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.filters.function_filter import FunctionFilter
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
-from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
-    SpeechTimeoutUserTurnStopStrategy,
-)
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from processors.call_guard import CallGuard, GuardLines
@@ -42,7 +39,10 @@ from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.replies import ReplyObserver
 from zylin.call.services import CallServices
-from zylin.call.turn_stop import SpeculativeSpeechTimeoutStopStrategy
+from zylin.call.turn_stop import (
+    EndpointedSpeechTimeoutStopStrategy,
+    SpeculativeSpeechTimeoutStopStrategy,
+)
 from zylin.call.vad import SharedSileroVADAnalyzer
 from zylin.config import Settings
 from zylin.end_reason import EndReason
@@ -63,7 +63,7 @@ def _turn_strategies(settings: Settings) -> UserTurnStrategies:
     stop = (
         SpeculativeSpeechTimeoutStopStrategy
         if settings.speculative_reply
-        else SpeechTimeoutUserTurnStopStrategy
+        else EndpointedSpeechTimeoutStopStrategy
     )
     return UserTurnStrategies(stop=[stop(user_speech_timeout=settings.turn_pause_secs)])
 

@@ -1,8 +1,10 @@
-"""The reply starts on Deepgram's end-of-speech final, before the VAD's stop, and is held until
-the turn ends; more speech withdraws it. Pipecat's aggregator and LLM service, the OpenAI fake."""
+"""The turn's end around Deepgram's end-of-speech final: the reply may start on it, before the
+VAD's stop, held until the turn ends; a final the caller spoke on after is not trusted. Pipecat's
+aggregator and LLM service, the OpenAI fake."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +14,7 @@ from pipecat.frames.frames import (
     Frame,
     InterimTranscriptionFrame,
     LLMTextFrame,
+    STTMetadataFrame,
     TranscriptionFrame,
     UserStoppedSpeakingFrame,
     VADUserStartedSpeakingFrame,
@@ -31,7 +34,10 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from devtools.fakes.openai_script import Text, ToolCall, last_tool_result, last_user_text
 from devtools.fakes.openai_server import OpenAIFake
-from zylin.call.turn_stop import SpeculativeSpeechTimeoutStopStrategy
+from zylin.call.turn_stop import (
+    EndpointedSpeechTimeoutStopStrategy,
+    SpeculativeSpeechTimeoutStopStrategy,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -46,7 +52,8 @@ async def openai() -> AsyncIterator[OpenAIFake]:
 
 
 class RequestsAtVadStop(FrameProcessor):
-    """Notes how many chat requests the LLM had made when the VAD's stop came by."""
+    """Notes how many chat requests the LLM had made when the VAD's stop came by, and stamps
+    the stop with that moment, as Pipecat's VAD does when it decides."""
 
     def __init__(self, openai: OpenAIFake) -> None:
         super().__init__()
@@ -57,21 +64,23 @@ class RequestsAtVadStop(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, VADUserStoppedSpeakingFrame):
+            frame.timestamp = time.time()
             self.requests = len(self._openai.chat_requests)
             self.stopped = True
         await self.push_frame(frame, direction)
 
 
 async def _call(
-    openai: OpenAIFake, frames: list[Any], tools: dict[str, Any] | None = None
+    openai: OpenAIFake,
+    frames: list[Any],
+    tools: dict[str, Any] | None = None,
+    strategy: type[EndpointedSpeechTimeoutStopStrategy] = SpeculativeSpeechTimeoutStopStrategy,
 ) -> tuple[list[Frame], int | None, LLMContext]:
     context = LLMContext(messages=[{"role": "system", "content": "You are a receptionist."}])
     pair = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
-            user_turn_strategies=UserTurnStrategies(
-                stop=[SpeculativeSpeechTimeoutStopStrategy(user_speech_timeout=0.0)]
-            )
+            user_turn_strategies=UserTurnStrategies(stop=[strategy(user_speech_timeout=0.0)])
         ),
     )
     probe = RequestsAtVadStop(openai)
@@ -213,3 +222,57 @@ async def test_a_tool_the_speculative_reply_wants_runs_once_and_only_after_the_t
     assert requests_at_stop == 1  # the speculation asked
     assert booked_after_the_turn == [True]
     assert context.messages[-1] == {"role": "assistant", "content": "You're booked for ten."}
+
+
+async def test_each_turn_speculates_on_its_own_words_only(openai: OpenAIFake) -> None:
+    openai.set_brain(lambda request: Text(f"You said: {last_user_text(request)}"))
+    turn = [SleepFrame(0.15), VADUserStoppedSpeakingFrame(stop_secs=0.2), SleepFrame(1.0)]
+    down, _, context = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("It's Priya."),
+            *turn,
+            VADUserStartedSpeakingFrame(),
+            _final("Tomorrow at ten."),
+            *turn,
+        ],
+    )
+
+    asked = [r["messages"][-1]["content"] for r in openai.chat_requests]
+    assert asked == ["It's Priya.", "Tomorrow at ten."]
+    assert _spoken(down) == "You said: It's Priya.You said: Tomorrow at ten."
+    assert [m["content"] for m in context.messages if m["role"] == "user"] == [
+        "It's Priya.",
+        "Tomorrow at ten.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "strategy", [EndpointedSpeechTimeoutStopStrategy, SpeculativeSpeechTimeoutStopStrategy]
+)
+async def test_a_final_the_caller_spoke_on_after_does_not_end_the_turn_at_the_vad_stop(
+    openai: OpenAIFake, strategy: type[EndpointedSpeechTimeoutStopStrategy]
+) -> None:
+    """Deepgram's final at a short pause, then a few words with no interim result before the
+    VAD's stop: the turn waits (Pipecat's STT safety net) for the final that has them."""
+    openai.set_brain(lambda request: Text(f"You said: {last_user_text(request)}"))
+    down, _, context = await _call(
+        openai,
+        [
+            STTMetadataFrame(service_name="stt", ttfs_p99_latency=0.35),  # as Deepgram's says
+            VADUserStartedSpeakingFrame(),
+            _final("I'd like Tuesday"),
+            SleepFrame(0.45),  # "at ten", then the VAD's 0.2 s of quiet
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(0.05),
+            _final("at ten"),
+            SleepFrame(LLM_SECS + 0.8),
+        ],
+        strategy=strategy,
+    )
+
+    assert [m["content"] for m in context.messages if m["role"] == "user"] == [
+        "I'd like Tuesday at ten"
+    ]
+    assert _spoken(down) == "You said: I'd like Tuesday at ten"

@@ -14,9 +14,9 @@ class EndpointingDeepgramSTTService(DeepgramSTTService):
     VAD's stop. When Deepgram's own endpointing has already sent the utterance's final
     (`speech_final`), that answer is empty, so Pipecat's turn-stop strategy waited out its STT
     safety net (Deepgram's p99, 0.35 s after the speech, so 0.15 s after the VAD's stop) before
-    the reply could start. `speech_final` says Deepgram heard the speech end; an interim result
-    after it (the caller went on) clears the strategy's flag again, so the turn ends at the
-    VAD's stop only when nothing followed.
+    the reply could start. `speech_final` says Deepgram heard the speech end. If the caller goes
+    on, an interim result clears the strategy's flag again, and a final that came before the
+    speech the VAD heard had ended is not trusted at its stop (call/turn_stop.py).
     """
 
     async def push_frame(

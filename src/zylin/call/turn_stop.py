@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -11,6 +12,7 @@ from pipecat.frames.frames import (
     InterimTranscriptionFrame,
     TranscriptionFrame,
     VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
 )
 from pipecat.turns.types import ProcessFrameResult, UserTurnSpeculation
 from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
@@ -23,10 +25,40 @@ from pipecat.utils.string import TextPartForConcatenation, concatenate_aggregate
 SPECULATION_TIMEOUT_SECS = 5.0
 
 
-class SpeculativeSpeechTimeoutStopStrategy(SpeechTimeoutUserTurnStopStrategy):
+class EndpointedSpeechTimeoutStopStrategy(SpeechTimeoutUserTurnStopStrategy):
+    """Pipecat's silence-timeout turn end, trusting a finalized transcript at the VAD's stop
+    only if it came after the speech the VAD heard had ended.
+
+    Deepgram's end-of-speech final (call/deepgram_stt.py) can come at a pause the VAD does not
+    count as the end, and the caller's next few words may bring no interim result before the
+    VAD stops ("I'd like Tuesday ... at ten"). Pipecat would then end the turn without "at
+    ten". A final older than the end of the speech is not trusted: Pipecat's STT safety net
+    waits for the words after it, as it did before speech_final counted.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not hasattr(self, "_transcript_finalized"):  # Pipecat 1.14's flag, set below
+            raise TypeError("SpeechTimeoutUserTurnStopStrategy no longer has this flag")
+        self._finalized_at: float | None = None
+
+    async def process_frame(self, frame: Frame) -> ProcessFrameResult:
+        """Note when a finalized transcript came; forget it at a VAD stop it did not cover."""
+        if isinstance(frame, TranscriptionFrame) and frame.finalized:
+            self._finalized_at = time.time()  # the VAD's timestamps are wall-clock too
+        elif (
+            isinstance(frame, VADUserStoppedSpeakingFrame)
+            and self._finalized_at is not None
+            and self._finalized_at < frame.timestamp - frame.stop_secs
+        ):
+            self._transcript_finalized = False  # the caller spoke on after that final
+        return await super().process_frame(frame)
+
+
+class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
     """Pipecat's silence-timeout turn end, with the reply started speculatively on a finalized
     transcript (Deepgram's `speech_final`, see call/deepgram_stt.py) that comes before the
-    VAD's stop.
+    VAD's stop. Off by default (`SPECULATIVE_REPLY`): see the races below.
 
     Deepgram's end-of-speech final usually comes ~0.1 s before the VAD has heard its 0.2 s
     of quiet, and the LLM's first token takes longer than that wait. The inference runs on a
@@ -34,6 +66,11 @@ class SpeculativeSpeechTimeoutStopStrategy(SpeechTimeoutUserTurnStopStrategy):
     (and cancels any tool call) until the turn ends: the turn ends exactly when it did
     before, and with the same words. An interim result or the VAD hearing the caller again
     withdraws the speculation; a turn that ends with other words discards it and asks again.
+
+    Known races, why it is not on by default: a reply that wants a tool just as the turn is
+    confirmed is dropped by the LLM service after the confirmation, and nothing asks again
+    (dead air until the caller speaks); a withdrawal (a system frame) can overtake the
+    speculative request it withdraws, whose reply the next turn end then releases.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -86,10 +123,17 @@ class SpeculativeSpeechTimeoutStopStrategy(SpeechTimeoutUserTurnStopStrategy):
             enable_user_speaking_frames=enable_user_speaking_frames
         )
 
-    async def _reset(self, *, clear_vad_user_speaking: bool) -> None:
+    async def handle_user_turn_started(self) -> None:
+        """A new turn: nothing heard yet, nothing speculated."""
+        await self._withdraw("a new turn")
+        self._heard = []
+        await super().handle_user_turn_started()
+
+    async def handle_user_turn_stopped(self) -> None:
+        """The turn is over, however it ended (a confirmed speculation is taken already)."""
         await self._withdraw("the turn ended another way")
         self._heard = []
-        await super()._reset(clear_vad_user_speaking=clear_vad_user_speaking)
+        await super().handle_user_turn_stopped()
 
     async def cleanup(self) -> None:
         await self._take_speculation()
