@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from loguru import logger
 from pipecat.audio.vad.vad_analyzer import VADParams
@@ -17,6 +18,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.processors.audio.audio_buffer_processor import AudioBufferProcessor
 from pipecat.processors.filters.function_filter import FunctionFilter
 from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.services.llm_service import LLMService
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
@@ -39,6 +41,7 @@ from zylin.call.record.recorder import CallRecorder
 from zylin.call.record.recording import WavRecording
 from zylin.call.record.replies import ReplyObserver
 from zylin.call.services import CallServices
+from zylin.call.speculation_guard import EarlyWithdrawalGuard
 from zylin.call.turn_stop import (
     EndpointedSpeechTimeoutStopStrategy,
     SpeculativeSpeechTimeoutStopStrategy,
@@ -55,14 +58,15 @@ PIPELINE_IN_RATE = 16000
 PIPELINE_OUT_RATE = 8000
 
 
-def _turn_strategies(settings: Settings) -> UserTurnStrategies:
+def _turn_strategies(settings: Settings, llm: LLMService[Any]) -> UserTurnStrategies:
     """Silence-timeout turn ends by default: smart-turn stalls under load (pipecat-notes).
-    The reply may start on Deepgram's end-of-speech final, held until the turn ends."""
+    The reply may start on Deepgram's end-of-speech final, held until the turn ends, with an
+    LLM service that skips a request withdrawn before it arrived."""
     if settings.smart_turn:
         return UserTurnStrategies()
     stop = (
         SpeculativeSpeechTimeoutStopStrategy
-        if settings.speculative_reply
+        if settings.speculative_reply and isinstance(llm, EarlyWithdrawalGuard)
         else EndpointedSpeechTimeoutStopStrategy
     )
     return UserTurnStrategies(stop=[stop(user_speech_timeout=settings.turn_pause_secs)])
@@ -87,7 +91,7 @@ def build_worker(
             vad_analyzer=SharedSileroVADAnalyzer(
                 params=VADParams(stop_secs=settings.vad_stop_secs)
             ),
-            user_turn_strategies=_turn_strategies(settings),
+            user_turn_strategies=_turn_strategies(settings, services.llm),
         ),
     )
     user, assistant = aggregators.user(), aggregators.assistant()

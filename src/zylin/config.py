@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     turn_pause_secs: float = 0.0
     smart_turn: bool = False
     # Start the reply on Deepgram's end-of-speech final, before the VAD's stop; held until the
-    # turn ends, withdrawn if the caller goes on. Experimental: known races (call/turn_stop.py).
-    speculative_reply: bool = False
+    # turn ends, withdrawn if the caller goes on (call/turn_stop.py).
+    speculative_reply: bool = True
     # Zylin's audio queued ahead at Twilio, so a busy moment is not a gap the caller hears.
     audio_send_ahead_ms: int = Field(default=300, ge=0, le=2000)
 

@@ -4,6 +4,7 @@ aggregator and LLM service, the OpenAI fake."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +16,9 @@ from pipecat.frames.frames import (
     InterimTranscriptionFrame,
     LLMTextFrame,
     STTMetadataFrame,
+    SystemFrame,
     TranscriptionFrame,
+    UserStartedSpeakingFrame,
     UserStoppedSpeakingFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
@@ -34,6 +37,7 @@ from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from devtools.fakes.openai_script import Text, ToolCall, last_tool_result, last_user_text
 from devtools.fakes.openai_server import OpenAIFake
+from zylin.call.services import SharedClientOpenAILLMService
 from zylin.call.turn_stop import (
     EndpointedSpeechTimeoutStopStrategy,
     SpeculativeSpeechTimeoutStopStrategy,
@@ -75,6 +79,7 @@ async def _call(
     frames: list[Any],
     tools: dict[str, Any] | None = None,
     strategy: type[EndpointedSpeechTimeoutStopStrategy] = SpeculativeSpeechTimeoutStopStrategy,
+    before_llm: list[FrameProcessor] | None = None,
 ) -> tuple[list[Frame], int | None, LLMContext]:
     context = LLMContext(messages=[{"role": "system", "content": "You are a receptionist."}])
     pair = LLMContextAggregatorPair(
@@ -84,7 +89,8 @@ async def _call(
         ),
     )
     probe = RequestsAtVadStop(openai)
-    llm = OpenAILLMService(
+    llm = SharedClientOpenAILLMService(  # the call's LLM service
+        http=None,
         api_key=KEY,
         base_url=openai.base_url + "/v1",
         settings=OpenAILLMService.Settings(model="gpt-4.1-mini"),
@@ -94,7 +100,7 @@ async def _call(
     # The assistant aggregator (it runs the inference after a tool's result) keeps the reply's
     # text frames: only a call with tools has it.
     after = [pair.assistant()] if tools else []
-    pipeline = Pipeline([probe, pair.user(), llm, *after])
+    pipeline = Pipeline([probe, pair.user(), *(before_llm or []), llm, *after])
     down, _ = await run_test(pipeline, frames_to_send=frames)
     return down, probe.requests, context
 
@@ -276,3 +282,141 @@ async def test_a_final_the_caller_spoke_on_after_does_not_end_the_turn_at_the_va
         "I'd like Tuesday at ten"
     ]
     assert _spoken(down) == "You said: I'd like Tuesday at ten"
+
+
+class SlowTurnEnd(FrameProcessor):
+    """Lets the turn's end reach the LLM late (a busy event loop), so the speculative reply's
+    tool call comes after the strategy confirmed the turn but before the LLM knows."""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, UserStoppedSpeakingFrame) and direction == FrameDirection.DOWNSTREAM:
+            self.create_task(self._later(frame), "slow-turn-end")
+            return
+        await self.push_frame(frame, direction)
+
+    async def _later(self, frame: Frame) -> None:
+        # Past the speculative tool call (~0.3 s after the final), before the one asked again.
+        await asyncio.sleep(0.25)
+        await self.push_frame(frame)
+
+
+async def test_a_confirmed_reply_the_llm_drops_for_a_tool_is_asked_for_again(
+    openai: OpenAIFake,
+) -> None:
+    openai.set_chat_delay(0.3)
+    openai.set_brain(
+        lambda request: (
+            Text("You're booked for ten.")
+            if last_tool_result(request) is not None
+            else ToolCall("book_appointment", {"time": "10:00"})
+        )
+    )
+    booked: list[bool] = []
+
+    async def book(params: FunctionCallParams, probe: RequestsAtVadStop) -> None:
+        booked.append(probe.stopped)
+        await params.result_callback({"booked": True})
+
+    _, _, context = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("Book me in for ten, please."),
+            SleepFrame(0.15),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(3.0),
+        ],
+        tools={"book_appointment": book},
+        before_llm=[SlowTurnEnd()],
+    )
+
+    assert booked == [True]
+    assert context.messages[-1] == {"role": "assistant", "content": "You're booked for ten."}
+
+
+class SlowRequests(FrameProcessor):
+    """Holds each non-system frame 0.2 s, in order, while system frames pass at once: a busy
+    loop between the aggregator and the LLM, where a withdrawal overtakes its request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[tuple[Frame, FrameDirection]] = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, SystemFrame) or direction == FrameDirection.UPSTREAM:
+            await self.push_frame(frame, direction)
+            return
+        if self._worker is None:
+            self._worker = self.create_task(self._drain(), "slow-requests")
+        await self._queue.put((frame, direction))
+
+    async def _drain(self) -> None:
+        while True:
+            frame, direction = await self._queue.get()
+            await asyncio.sleep(0.2)
+            await self.push_frame(frame, direction)
+
+
+async def test_a_withdrawal_that_overtakes_its_request_still_withdraws_it(
+    openai: OpenAIFake,
+) -> None:
+    openai.set_chat_delay(0.05)
+    openai.set_brain(
+        lambda request: Text(
+            "Tomorrow at ten works."
+            if last_user_text(request).endswith("morning")
+            else "An answer to half a sentence."
+        )
+    )
+    down, _, _ = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("Tomorrow"),
+            SleepFrame(0.03),
+            InterimTranscriptionFrame("at ten in the", "caller", "2026-12-02T10:00:01Z"),
+            SleepFrame(0.03),
+            _final("at ten in the morning"),
+            SleepFrame(0.15),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(1.5),
+        ],
+        before_llm=[SlowRequests()],
+    )
+
+    assert _spoken(down) == "Tomorrow at ten works."
+
+
+async def test_a_confirmation_the_turn_does_not_take_withdraws_the_reply(
+    openai: OpenAIFake,
+) -> None:
+    """Pipecat's controller keeps the turn open while it hears the caller (here a
+    `UserStartedSpeakingFrame` just after the VAD's stop); the turn ends later without the
+    speculative reply, which must not be released then as well."""
+    openai.set_brain(
+        lambda request: Text(
+            "Priya, thanks. What day suits you?"
+            if last_user_text(request).endswith("Priya.")
+            else "An answer to the turn before."
+        )
+    )
+    down, _, _ = await _call(
+        openai,
+        [
+            VADUserStartedSpeakingFrame(),
+            _final("It's Priya."),
+            SleepFrame(0.15),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            UserStartedSpeakingFrame(),
+            SleepFrame(LLM_SECS + 0.2),
+            VADUserStartedSpeakingFrame(),
+            SleepFrame(0.1),
+            VADUserStoppedSpeakingFrame(stop_secs=0.2),
+            SleepFrame(LLM_SECS + 0.6),
+        ],
+    )
+
+    assert _spoken(down) == "Priya, thanks. What day suits you?"

@@ -14,6 +14,7 @@ from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 
 from zylin.business import BusinessProfile
+from zylin.call.speculation_guard import EarlyWithdrawalGuard
 from zylin.config import LlmProvider, Settings, SttProvider, TtsProvider, secret
 from zylin.engines import Engines
 from zylin.local.language_model import LanguageModelFiles
@@ -51,8 +52,9 @@ def make_services(
     )
 
 
-class SharedClientOpenAILLMService(OpenAILLMService):
-    """`OpenAILLMService` on a shared HTTP client (Pipecat 1.14 makes one per service)."""
+class SharedClientOpenAILLMService(EarlyWithdrawalGuard, OpenAILLMService):
+    """`OpenAILLMService` on a shared HTTP client (Pipecat 1.14 makes one per service), safe
+    for speculative replies (`EarlyWithdrawalGuard`)."""
 
     def __init__(self, *, http: DefaultAsyncHttpxClient | None, **kwargs: Any) -> None:
         self._http = http  # before super().__init__(), which calls create_client

@@ -10,6 +10,7 @@ from pipecat.frames.frames import (
     EagerEndOfTurnCancelFrame,
     Frame,
     InterimTranscriptionFrame,
+    LLMRunFrame,
     TranscriptionFrame,
     VADUserStartedSpeakingFrame,
     VADUserStoppedSpeakingFrame,
@@ -58,7 +59,7 @@ class EndpointedSpeechTimeoutStopStrategy(SpeechTimeoutUserTurnStopStrategy):
 class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
     """Pipecat's silence-timeout turn end, with the reply started speculatively on a finalized
     transcript (Deepgram's `speech_final`, see call/deepgram_stt.py) that comes before the
-    VAD's stop. Off by default (`SPECULATIVE_REPLY`): see the races below.
+    VAD's stop (`SPECULATIVE_REPLY`).
 
     Deepgram's end-of-speech final usually comes ~0.1 s before the VAD has heard its 0.2 s
     of quiet, and the LLM's first token takes longer than that wait. The inference runs on a
@@ -67,10 +68,12 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
     before, and with the same words. An interim result or the VAD hearing the caller again
     withdraws the speculation; a turn that ends with other words discards it and asks again.
 
-    Known races, why it is not on by default: a reply that wants a tool just as the turn is
-    confirmed is dropped by the LLM service after the confirmation, and nothing asks again
-    (dead air until the caller speaks); a withdrawal (a system frame) can overtake the
-    speculative request it withdraws, whose reply the next turn end then releases.
+    Races, each handled and tested: a reply that wants a tool just as the turn is confirmed
+    is dropped by the LLM service after the confirmation (this asks again); a withdrawal, a
+    system frame, can overtake the speculative request it withdraws (`EarlyWithdrawalGuard`
+    on the LLM service skips that request); Pipecat's controller can keep the turn open after
+    a confirmation (the reply is withdrawn). Only the OpenAI LLM service has the guard, so
+    only it speculates (bot.py).
     """
 
     def __init__(self, **kwargs) -> None:
@@ -79,15 +82,24 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
         self._heard: list[TextPartForConcatenation] = []
         self._speculation: UserTurnSpeculation | None = None
         self._speculation_timeout_task: asyncio.Task | None = None
+        # A speculation this turn's end confirmed, until the next turn starts.
+        self._confirmed = False
+        self._turn_ended = False  # set when Pipecat's controller really ends the turn
 
     async def process_frame(self, frame: Frame) -> ProcessFrameResult:
         """Withdraw on more speech; speculate on a finalized transcript the VAD has not ended."""
         if isinstance(frame, (InterimTranscriptionFrame, VADUserStartedSpeakingFrame)):
             await self._withdraw("the caller went on")
         elif isinstance(frame, EagerEndOfTurnCancelFrame):
-            # Withdrawn elsewhere (the LLM service does it when the reply wants a tool): the
-            # turn's end must then ask the LLM again rather than confirm a reply that is gone.
-            await self._take_speculation()
+            # Withdrawn elsewhere: the LLM service does it when the reply wants a tool.
+            if self._confirmed:
+                # After the turn's end confirmed it, before the LLM saw that end: the reply
+                # is gone and nothing else would ask again (the caller would hear silence).
+                self._confirmed = False
+                logger.debug(f"{self}: confirmed reply withdrawn by the LLM; asking again")
+                await self.push_frame(LLMRunFrame())
+            else:  # the turn's end must ask the LLM again rather than confirm it
+                await self._take_speculation()
         if isinstance(frame, TranscriptionFrame):
             self._heard.append(
                 TextPartForConcatenation(
@@ -111,10 +123,18 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
         """End the turn, keeping the speculative reply if it answered these very words."""
         speculation = await self._take_speculation()
         if speculation is not None and speculation.text == self._turn_text():
+            self._confirmed = True
+            self._turn_ended = False
             await self.trigger_user_turn_finalized(
                 enable_user_speaking_frames=enable_user_speaking_frames,
                 confirms_speculation=True,
             )
+            if not self._turn_ended:
+                # Pipecat's controller kept the turn open (it still hears the caller), and
+                # ends it later without this reply: drop it, or that end would release it.
+                self._confirmed = False
+                logger.debug(f"{self}: the turn stayed open; speculative reply withdrawn")
+                await self.trigger_user_turn_speculation_cancelled()
             return
         if speculation is not None:
             logger.debug(f"{self}: the turn ended with other words; asking again")
@@ -127,10 +147,12 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
         """A new turn: nothing heard yet, nothing speculated."""
         await self._withdraw("a new turn")
         self._heard = []
+        self._confirmed = False
         await super().handle_user_turn_started()
 
     async def handle_user_turn_stopped(self) -> None:
         """The turn is over, however it ended (a confirmed speculation is taken already)."""
+        self._turn_ended = True
         await self._withdraw("the turn ended another way")
         self._heard = []
         await super().handle_user_turn_stopped()
