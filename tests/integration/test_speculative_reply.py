@@ -419,4 +419,5 @@ async def test_a_confirmation_the_turn_does_not_take_withdraws_the_reply(
         ],
     )
 
+    assert len(openai.chat_requests) == 2  # the speculation, and the turn asked again
     assert _spoken(down) == "Priya, thanks. What day suits you?"

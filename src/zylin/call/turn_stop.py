@@ -98,8 +98,10 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
                 self._confirmed = False
                 logger.debug(f"{self}: confirmed reply withdrawn by the LLM; asking again")
                 await self.push_frame(LLMRunFrame())
-            else:  # the turn's end must ask the LLM again rather than confirm it
-                await self._take_speculation()
+            else:
+                # The turn's end must ask the LLM again rather than confirm. Withdrawn here as
+                # well: this may be a late copy for an earlier speculation than ours.
+                await self._withdraw("withdrawn by the LLM")
         if isinstance(frame, TranscriptionFrame):
             self._heard.append(
                 TextPartForConcatenation(
@@ -121,7 +123,7 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
         self, *, enable_user_speaking_frames: bool | None = None
     ) -> None:
         """End the turn, keeping the speculative reply if it answered these very words."""
-        speculation = await self._take_speculation()
+        speculation = self._take_speculation()
         if speculation is not None and speculation.text == self._turn_text():
             self._confirmed = True
             self._turn_ended = False
@@ -158,7 +160,7 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
         await super().handle_user_turn_stopped()
 
     async def cleanup(self) -> None:
-        await self._take_speculation()
+        self._take_speculation()
         await super().cleanup()
 
     def _turn_text(self) -> str:
@@ -181,13 +183,15 @@ class SpeculativeSpeechTimeoutStopStrategy(EndpointedSpeechTimeoutStopStrategy):
             await self.trigger_user_turn_speculation_cancelled()
 
     async def _withdraw(self, why: str) -> None:
-        if await self._take_speculation() is not None:
+        if self._take_speculation() is not None:
             logger.debug(f"{self}: speculative reply withdrawn ({why})")
             await self.trigger_user_turn_speculation_cancelled()
 
-    async def _take_speculation(self) -> UserTurnSpeculation | None:
+    def _take_speculation(self) -> UserTurnSpeculation | None:
+        """Take the speculation in flight without an await: the turn's end (a timer task) and
+        the LLM's withdrawal (the system-frame task) must not both act on it."""
         speculation, self._speculation = self._speculation, None
         if self._speculation_timeout_task is not None:
             task, self._speculation_timeout_task = self._speculation_timeout_task, None
-            await self.task_manager.cancel_task(task)
+            task.cancel()  # `_expire` checks which speculation it is for anyway
         return speculation
