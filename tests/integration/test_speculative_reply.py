@@ -111,6 +111,16 @@ def _final(text: str) -> TranscriptionFrame:
     return frame
 
 
+def _answers(openai: OpenAIFake, ending: str, reply: str) -> None:
+    """The fake LLM says `reply` to a caller message ending with `ending`, and something else
+    to any other: a reply to the wrong words shows in what was spoken."""
+    openai.set_brain(
+        lambda request: Text(
+            reply if last_user_text(request).endswith(ending) else "An answer to other words."
+        )
+    )
+
+
 def _spoken(down: list[Frame]) -> str:
     return "".join(f.text for f in down if isinstance(f, LLMTextFrame))
 
@@ -144,13 +154,7 @@ async def test_the_reply_starts_before_the_vad_stop_and_is_heard_only_after_it(
 async def test_more_speech_withdraws_the_reply_and_the_whole_turn_is_answered(
     openai: OpenAIFake,
 ) -> None:
-    openai.set_brain(
-        lambda request: Text(
-            "Tomorrow at ten works."
-            if last_user_text(request).endswith("morning")
-            else "An answer to half a sentence."
-        )
-    )
+    _answers(openai, "morning", "Tomorrow at ten works.")
     down, _, context = await _call(
         openai,
         [
@@ -193,12 +197,15 @@ async def test_a_final_after_the_vad_stop_is_answered_as_before(openai: OpenAIFa
     assert _spoken(down) == "Yes, we are open on Saturdays."
 
 
-@pytest.mark.parametrize("llm_secs", [LLM_SECS, 0.05])  # the tool asked for after, or before
-async def test_a_tool_the_speculative_reply_wants_runs_once_and_only_after_the_turn_ends(
-    openai: OpenAIFake, llm_secs: float
-) -> None:
-    """A booking must never be made on words the caller may still be adding to; a reply that
-    wants one before the turn has ended is withdrawn and asked for again once it has."""
+async def _booking(
+    openai: OpenAIFake,
+    *,
+    llm_secs: float,
+    vad_stop_after: float,
+    before_llm: list[FrameProcessor] | None = None,
+) -> tuple[list[bool], int | None, LLMContext]:
+    """A turn whose reply books (a tool), then says so: for each booking made, whether the
+    turn had ended by then; how many requests the LLM had at the VAD's stop; the context."""
     openai.set_chat_delay(llm_secs)
     openai.set_brain(
         lambda request: (
@@ -218,15 +225,28 @@ async def test_a_tool_the_speculative_reply_wants_runs_once_and_only_after_the_t
         [
             VADUserStartedSpeakingFrame(),
             _final("Book me in for ten, please."),
-            SleepFrame(0.3),
+            SleepFrame(vad_stop_after),
             VADUserStoppedSpeakingFrame(stop_secs=0.2),
             SleepFrame(3 * LLM_SECS + 1.0),
         ],
         tools={"book_appointment": book},
+        before_llm=before_llm,
+    )
+    return booked_after_the_turn, requests_at_stop, context
+
+
+@pytest.mark.parametrize("llm_secs", [LLM_SECS, 0.05])  # the tool asked for after, or before
+async def test_a_tool_the_speculative_reply_wants_runs_once_and_only_after_the_turn_ends(
+    openai: OpenAIFake, llm_secs: float
+) -> None:
+    """A booking must never be made on words the caller may still be adding to; a reply that
+    wants one before the turn has ended is withdrawn and asked for again once it has."""
+    booked, requests_at_stop, context = await _booking(
+        openai, llm_secs=llm_secs, vad_stop_after=0.3
     )
 
     assert requests_at_stop == 1  # the speculation asked
-    assert booked_after_the_turn == [True]
+    assert booked == [True]
     assert context.messages[-1] == {"role": "assistant", "content": "You're booked for ten."}
 
 
@@ -304,31 +324,8 @@ class SlowTurnEnd(FrameProcessor):
 async def test_a_confirmed_reply_the_llm_drops_for_a_tool_is_asked_for_again(
     openai: OpenAIFake,
 ) -> None:
-    openai.set_chat_delay(0.3)
-    openai.set_brain(
-        lambda request: (
-            Text("You're booked for ten.")
-            if last_tool_result(request) is not None
-            else ToolCall("book_appointment", {"time": "10:00"})
-        )
-    )
-    booked: list[bool] = []
-
-    async def book(params: FunctionCallParams, probe: RequestsAtVadStop) -> None:
-        booked.append(probe.stopped)
-        await params.result_callback({"booked": True})
-
-    _, _, context = await _call(
-        openai,
-        [
-            VADUserStartedSpeakingFrame(),
-            _final("Book me in for ten, please."),
-            SleepFrame(0.15),
-            VADUserStoppedSpeakingFrame(stop_secs=0.2),
-            SleepFrame(3.0),
-        ],
-        tools={"book_appointment": book},
-        before_llm=[SlowTurnEnd()],
+    booked, _, context = await _booking(
+        openai, llm_secs=0.3, vad_stop_after=0.15, before_llm=[SlowTurnEnd()]
     )
 
     assert booked == [True]
@@ -364,13 +361,7 @@ async def test_a_withdrawal_that_overtakes_its_request_still_withdraws_it(
     openai: OpenAIFake,
 ) -> None:
     openai.set_chat_delay(0.05)
-    openai.set_brain(
-        lambda request: Text(
-            "Tomorrow at ten works."
-            if last_user_text(request).endswith("morning")
-            else "An answer to half a sentence."
-        )
-    )
+    _answers(openai, "morning", "Tomorrow at ten works.")
     down, _, _ = await _call(
         openai,
         [
@@ -396,13 +387,7 @@ async def test_a_confirmation_the_turn_does_not_take_withdraws_the_reply(
     """Pipecat's controller keeps the turn open while it hears the caller (here a
     `UserStartedSpeakingFrame` just after the VAD's stop); the turn ends later without the
     speculative reply, which must not be released then as well."""
-    openai.set_brain(
-        lambda request: Text(
-            "Priya, thanks. What day suits you?"
-            if last_user_text(request).endswith("Priya.")
-            else "An answer to the turn before."
-        )
-    )
+    _answers(openai, "Priya.", "Priya, thanks. What day suits you?")
     down, _, _ = await _call(
         openai,
         [
