@@ -4,6 +4,7 @@ import asyncio
 
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
+    EagerEndOfTurnCancelFrame,
     Frame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
@@ -107,3 +108,26 @@ async def test_a_transcript_that_came_before_the_vad_stop_still_times_the_stt() 
     assert len(turn.measured) == 1
     assert turn.measured[0].stt_ms == approx(150, abs=1)
     assert turn.measured[0].voice_to_voice_ms == approx(820, abs=1)
+
+
+async def test_a_withdrawn_speculative_replys_llm_time_is_not_the_turns() -> None:
+    """A speculative request withdrawn at the turn's end (the words had changed) reports a TTFB
+    cut short by the withdrawal; the reply the caller heard came from the request after it."""
+    turn = Turn()
+    start = 100.0
+    await turn.push(start - 1, turn.stt, VADUserStartedSpeakingFrame())
+    await turn.push(start + 0.1, turn.stt, TranscriptionFrame("Tomorrow", "caller", "t"))
+    vad = VADUserStoppedSpeakingFrame(stop_secs=0.2, timestamp=start + 0.2)
+    await turn.push(start + 0.2, turn.stt, vad)
+    await turn.push(start + 0.3, turn.stt, TranscriptionFrame("at ten", "caller", "t"))
+    cut_short = MetricsFrame(data=[TTFBMetricsData(processor="llm", value=0.2)])
+    await turn.push(start + 0.3, turn.llm, cut_short)  # asked at 0.1, withdrawn at 0.3
+    await turn.push(start + 0.3, turn.stt, EagerEndOfTurnCancelFrame())
+    await turn.push(start + 0.31, turn.llm, LLMFullResponseStartFrame())
+    ttfb = MetricsFrame(data=[TTFBMetricsData(processor="llm", value=0.35)])
+    await turn.push(start + 0.66, turn.llm, ttfb)
+    await turn.push(start + 0.67, turn.llm, LLMTextFrame("Ten works."))
+    await turn.push(start + 0.87, turn.tts, TTSAudioRawFrame(b"\0" * 320, 8000, 1))
+    await turn.push(start + 0.9, turn.out, BotStartedSpeakingFrame())
+    assert len(turn.measured) == 1
+    assert turn.measured[0].llm_ttfb_ms == approx(350, abs=1)

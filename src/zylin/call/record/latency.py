@@ -6,7 +6,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipecat.frames.frames import TranscriptionFrame, VADUserStartedSpeakingFrame
+from pipecat.frames.frames import (
+    EagerEndOfTurnCancelFrame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+)
 from pipecat.observers.base_observer import FramePushed
 from pipecat.observers.user_bot_latency_observer import (
     LatencyBreakdown,
@@ -33,6 +37,7 @@ def turn_latency(
     llm_name: str,
     tts_name: str,
     transcript_at: float | None = None,
+    withdrawn_at: float | None = None,
 ) -> TurnLatency | None:
     """The record's figures for one reply; None for the greeting (no caller turn before it).
 
@@ -40,6 +45,8 @@ def turn_latency(
     `stop_secs`) to the first bot audio the output transport wrote. STT runs from the same
     start to the final transcript (`transcript_at` when it came before the VAD's stop, which
     Pipecat's breakdown does not name); LLM and TTS are the services' own TTFB for this reply.
+    An LLM request started before the last speculative reply was withdrawn (`withdrawn_at`)
+    did not answer: its TTFB, cut short by the withdrawal, is not this reply's.
     """
     start = breakdown.user_turn_start_time
     if breakdown.measured_from != MeasuredFrom.USER_SILENCE or start is None:
@@ -51,6 +58,8 @@ def turn_latency(
     if latency.stt_ms is None and transcript_at is not None:
         latency.stt_ms = _ms(transcript_at - start)
     for ttfb in breakdown.ttfb:
+        if withdrawn_at is not None and ttfb.start_time < withdrawn_at:
+            continue
         if ttfb.processor == llm_name and latency.llm_ttfb_ms is None:
             latency.llm_ttfb_ms = _ms(ttfb.duration_secs)
         elif ttfb.processor == tts_name and latency.tts_ttfb_ms is None:
@@ -58,8 +67,9 @@ def turn_latency(
     return latency
 
 
-class _TranscriptTimingObserver(UserBotLatencyObserver):
-    """Pipecat's latency observer that also notes when the turn's last final transcript came.
+class _RecordLatencyObserver(UserBotLatencyObserver):
+    """Pipecat's latency observer that also notes when the turn's last final transcript came,
+    and when a speculative reply was last withdrawn.
 
     Pipecat names the transcription stage only when the transcript follows the VAD's stop;
     Deepgram's own end-of-speech final usually comes before it, and the STT figure would be
@@ -71,6 +81,7 @@ class _TranscriptTimingObserver(UserBotLatencyObserver):
         self._clock = time_source
         self._transcript_id: int | None = None
         self.transcript_at: float | None = None
+        self.withdrawn_at: float | None = None
 
     async def on_push_frame(self, data: FramePushed) -> None:
         """Note a final transcript where it was first pushed (it crosses several processors)."""
@@ -81,6 +92,8 @@ class _TranscriptTimingObserver(UserBotLatencyObserver):
             elif isinstance(frame, TranscriptionFrame) and frame.id != self._transcript_id:
                 self._transcript_id = frame.id
                 self.transcript_at = self._clock()
+            elif isinstance(frame, EagerEndOfTurnCancelFrame):
+                self.withdrawn_at = self._clock()
         await super().on_push_frame(data)
 
 
@@ -93,7 +106,7 @@ def latency_observer(
     time_source: Callable[[], float] | None = None,
 ) -> UserBotLatencyObserver:
     """Pipecat's latency observer, reporting each measured reply to `on_latency`."""
-    observer = _TranscriptTimingObserver(time_source or time.time)
+    observer = _RecordLatencyObserver(time_source or time.time)
 
     async def report(_observer: UserBotLatencyObserver, breakdown: LatencyBreakdown) -> None:
         latency = turn_latency(
@@ -102,6 +115,7 @@ def latency_observer(
             llm_name=llm_name,
             tts_name=tts_name,
             transcript_at=observer.transcript_at,
+            withdrawn_at=observer.withdrawn_at,
         )
         if latency is not None:
             on_latency(latency)
