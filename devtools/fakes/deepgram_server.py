@@ -83,6 +83,7 @@ class DeepgramFake(FakeServer):
         self.keepalive_count = 0
         self.close_stream_count = 0
         self.audio_bytes = 0
+        self.audio_messages = 0
         self.interims_sent = 0
         self.finals_sent: list[str] = []
         self.unknown_messages: list[str] = []
@@ -287,6 +288,7 @@ class DeepgramFake(FakeServer):
 
     def _on_audio(self, conn: ListenSession, data: bytes) -> None:
         self.audio_bytes += len(data)
+        self.audio_messages += 1
         for window in conn.windows(data):
             self._on_window(conn, window)
 

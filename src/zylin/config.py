@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     speculative_reply: bool = True
     # Zylin's audio queued ahead at Twilio, so a busy moment is not a gap the caller hears.
     audio_send_ahead_ms: int = Field(default=300, ge=0, le=2000)
+    # The caller's audio crosses the pipeline in chunks this long (Twilio sends 20 ms): longer
+    # chunks cost a listening call less CPU, shorter ones hear the caller stop sooner.
+    audio_in_chunk_ms: int = Field(default=100, ge=20, le=200)
 
     # Owner's API.
     admin_token: SecretStr | None = None

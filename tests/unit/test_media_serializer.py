@@ -24,15 +24,18 @@ def media(payload: str) -> str:
     return json.dumps({"event": "media", "streamSid": "MZ1", "media": {"payload": payload}})
 
 
-async def test_media_becomes_16k_audio(serializer: ZylinTwilioSerializer) -> None:
+async def test_media_becomes_16k_audio_at_once(serializer: ZylinTwilioSerializer) -> None:
+    """Each 20 ms message is 20 ms of audio right away: a resampler that held messages back
+    (Pipecat's default let ~95 ms out at a time) made the VAD hear the caller stop late."""
+    pcm = tone(200, syllable_hz=0)
+    ulaw = mulaw_encode(pcm)
     frames = [
-        await serializer.deserialize(media(base64.b64encode(b"\x7f" * 160).decode()))
-        for _ in range(10)
+        await serializer.deserialize(media(base64.b64encode(ulaw[i : i + 160]).decode()))
+        for i in range(0, len(ulaw), 160)
     ]
-    frame = next((f for f in frames if f), None)  # the resampler holds back its first chunks
-    assert isinstance(frame, InputAudioRawFrame)
-    assert frame.sample_rate == 16000
-    assert len(frame.audio) > 0
+    assert all(isinstance(f, InputAudioRawFrame) and f.sample_rate == 16000 for f in frames)
+    sizes = [len(f.audio) for f in frames]  # type: ignore[union-attr]
+    assert min(sizes[1:]) >= 630 and sum(sizes) >= 10 * 640 - 16  # a few samples of lag, once
 
 
 async def test_mark_stop_and_dtmf(serializer: ZylinTwilioSerializer) -> None:

@@ -12,6 +12,7 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.workers.runner import WorkerRunner
 
+from zylin.call.audio_chunks import AudioChunker
 from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot
 from zylin.call.context import CallContext
 from zylin.call.record.cost import Prices
@@ -119,6 +120,7 @@ async def _run_verified_call(
             audio_out_enabled=True,
             add_wav_header=False,
             serializer=serializer,
+            audio_in_filter=AudioChunker(settings.audio_in_chunk_ms),
         ),
         ahead_secs=settings.audio_send_ahead_ms / 1000,
     )
