@@ -38,6 +38,22 @@ async def test_media_becomes_16k_audio_at_once(serializer: ZylinTwilioSerializer
     assert min(sizes[1:]) >= 630 and sum(sizes) >= 10 * 640 - 16  # a few samples of lag, once
 
 
+async def test_media_goes_into_the_pipeline_in_chunks_of_the_set_length() -> None:
+    serializer = ZylinTwilioSerializer(
+        "MZ1", params=ZylinTwilioSerializer.InputParams(auto_hang_up=False), audio_chunk_ms=100
+    )
+    await serializer.setup(SimpleNamespace(audio_in_sample_rate=16000))  # type: ignore[arg-type]
+    ulaw = mulaw_encode(tone(1000, syllable_hz=0))
+    frames = [
+        await serializer.deserialize(media(base64.b64encode(ulaw[i : i + 160]).decode()))
+        for i in range(0, len(ulaw), 160)
+    ]
+    chunks = [f for f in frames if f is not None]
+    assert all(isinstance(f, InputAudioRawFrame) for f in chunks)
+    assert [len(f.audio) for f in chunks[1:]] == [3200] * (len(chunks) - 1)  # type: ignore[union-attr]
+    assert len(chunks) == 9  # 1 s in 100 ms chunks; the first waits for a resampler's few samples
+
+
 async def test_mark_stop_and_dtmf(serializer: ZylinTwilioSerializer) -> None:
     mark = await serializer.deserialize(json.dumps({"event": "mark", "mark": {"name": "u-1"}}))
     assert isinstance(mark, TwilioMarkFrame) and mark.mark_name == "u-1"

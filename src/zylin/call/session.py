@@ -12,7 +12,6 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.websocket.fastapi import FastAPIWebsocketParams
 from pipecat.workers.runner import WorkerRunner
 
-from zylin.call.audio_chunks import AudioChunker
 from zylin.call.capacity import SLOT_HOLD_SECS, StreamedCall, release_slot, reserve_slot
 from zylin.call.context import CallContext
 from zylin.call.record.cost import Prices
@@ -120,7 +119,6 @@ async def _run_verified_call(
             audio_out_enabled=True,
             add_wav_header=False,
             serializer=serializer,
-            audio_in_filter=AudioChunker(settings.audio_in_chunk_ms),
         ),
         ahead_secs=settings.audio_send_ahead_ms / 1000,
     )
@@ -220,6 +218,7 @@ def _serializer_for(start: StreamStart, state: AppState, ctx: CallContext) -> Zy
         base_url=settings.twilio_api_base_url,
         params=ZylinTwilioSerializer.InputParams(auto_hang_up=can_hang_up),
         should_hang_up=lambda: ctx.end.should_hang_up,
+        audio_chunk_ms=settings.audio_in_chunk_ms,
         on_flood=lambda: ctx.end.note(EndReason.STREAM_FLOOD),
     )
 

@@ -13,8 +13,10 @@ from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.audio.resamplers.soxr_stream_resampler import SOXRStreamAudioResampler
 from pipecat.audio.utils import ulaw_to_pcm
 from pipecat.frames.frames import CancelWorkerFrame, Frame, InputAudioRawFrame, InputDTMFFrame
+from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.serializers.twilio import TwilioFrameSerializer
 
+from zylin.telephony.media_stream.audio_chunks import AudioChunker
 from zylin.telephony.media_stream.frames import TwilioMarkFrame, TwilioStopFrame
 
 # Twilio sends 20 ms (160 bytes) per message; allow generous slack, refuse floods.
@@ -38,11 +40,13 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
     (transferred, or the caller already hung up).
 
-    The caller's audio is upsampled at once, message by message (see `__init__`). The audio
-    resamplers keep their history however long the gap between two messages, unless
-    `params` says otherwise. Twilio streams without pause (silence included), so a gap is a
-    late delivery, never a new stream; Pipecat's default (clear after 0.2 s) dropped samples at
-    every such stall, and a busy server then missed short replies ("yes please") in the VAD.
+    The caller's audio is upsampled at once, message by message (see `__init__`), and goes
+    into the pipeline in chunks of `audio_chunk_ms` (AUDIO_IN_CHUNK_MS): the held messages
+    become no frame at all, so they cost no queue hop anywhere. The audio resamplers keep
+    their history however long the gap between two messages, unless `params` says otherwise.
+    Twilio streams without pause (silence included), so a gap is a late delivery, never a new
+    stream; Pipecat's default (clear after 0.2 s) dropped samples at every such stall, and a
+    busy server then missed short replies ("yes please") in the VAD.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         burst: float = MAX_MESSAGE_BURST,
         clock: Callable[[], float] = time.monotonic,
         params: TwilioFrameSerializer.InputParams | None = None,
+        audio_chunk_ms: int | None = None,
         **kwargs,
     ) -> None:
         params = params or self.InputParams()
@@ -63,7 +68,7 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         # Pipecat's stream resampler (soxr, very high quality) held the caller's 20 ms messages
         # back and let ~95 ms out at a time, 22-97 ms late (60 ms on average, measured), so
         # the VAD and Deepgram heard the caller stop that much later. Quick quality passes each
-        # message on at once; the call's chunk size is the transport's AudioChunker's to set.
+        # message on at once; how much goes into the pipeline at a time is `audio_chunk_ms`.
         self._input_resampler = SOXRStreamAudioResampler(
             quality="QQ", clear_after_secs=params.resampler_clear_after_secs
         )
@@ -74,9 +79,18 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         self._clock = clock
         self._allowance = burst
         self._last_message_at: float | None = None
+        self._audio_chunk_ms = audio_chunk_ms
+        self._chunker = AudioChunker(0)
         self.rejected: dict[str, int] = {}
         self.stopped = False
         self.flooded = False
+
+    async def setup(self, setup: FrameProcessorSetup) -> None:
+        """Sizes the audio chunks for the pipeline's input rate (16-bit mono); without a
+        chunk length, each message's audio goes on as it comes."""
+        await super().setup(setup)
+        if self._audio_chunk_ms is not None:
+            self._chunker = AudioChunker(self._sample_rate * self._audio_chunk_ms // 1000 * 2)
 
     def _reject(self, why: str) -> None:
         count = self.rejected.get(why, 0) + 1
@@ -171,8 +185,10 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         except (binascii.Error, ValueError):
             self._reject("invalid base64")
             return None
-        pcm = await ulaw_to_pcm(
-            audio, self._twilio_sample_rate, self._sample_rate, self._input_resampler
+        pcm = self._chunker.add(
+            await ulaw_to_pcm(
+                audio, self._twilio_sample_rate, self._sample_rate, self._input_resampler
+            )
         )
         if not pcm:
             return None
