@@ -337,6 +337,12 @@ def _fill(
     for name, win, n in windows:
         span = f"{win[1] - win[0]:.1f} s" if win else "none"
         logger.info(f"{name} window: {span} with {len(n)} of {opts.calls} calls")
+    in_measure = [g for f in figures for g in f.heard_gaps_in_measure_ms]
+    heard = len(result.heard_gaps_ms)
+    logger.info(
+        f"heard gaps: {heard - len(in_measure)} in the greetings and scripted turns, "
+        f"{len(in_measure)} in the measure turn's reply (every call's long reply at one moment)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -37,6 +37,8 @@ class CallFigures:
     unanswered: int = 0
     gaps_ms: list[float] = field(default_factory=list)
     heard_gaps_ms: list[float] = field(default_factory=list)
+    # Of those, the ones in the measure turn's reply: every call's long reply at one moment.
+    heard_gaps_in_measure_ms: list[float] = field(default_factory=list)
     listening: tuple[float, float] | None = None
     talking: tuple[float, float] | None = None
 
@@ -65,9 +67,16 @@ def heard_gaps_within(
     arrivals: list[float], dry_secs: list[float], boundaries: list[float], over_ms: float
 ) -> list[float]:
     """Silences longer than `over_ms` that the caller heard inside one utterance, in ms."""
+    return [gap for _, gap in heard_gaps_at(arrivals, dry_secs, boundaries, over_ms)]
+
+
+def heard_gaps_at(
+    arrivals: list[float], dry_secs: list[float], boundaries: list[float], over_ms: float
+) -> list[tuple[float, float]]:
+    """(arrival of the media that ended it, ms) of each gap `heard_gaps_within` counts."""
     bounds = sorted(boundaries)
     return [
-        dry_secs[i] * 1000
+        (arrivals[i], dry_secs[i] * 1000)
         for i in range(1, len(arrivals))
         if dry_secs[i] * 1000 > over_ms
         and bisect.bisect_right(bounds, arrivals[i - 1]) == bisect.bisect_right(bounds, arrivals[i])
@@ -104,9 +113,8 @@ def call_figures(
     boundaries = [e.t for e in call.events if e.kind in ("mark", "clear")]
     figures.greeting_ms = None if call.first_audio_at is None else call.first_audio_at * 1000
     figures.gaps_ms = gaps_within(arrivals, boundaries, gap_over_ms)
-    figures.heard_gaps_ms = heard_gaps_within(
-        arrivals, call.media_dry_secs, boundaries, gap_over_ms
-    )
+    heard = heard_gaps_at(arrivals, call.media_dry_secs, boundaries, gap_over_ms)
+    figures.heard_gaps_ms = [gap for _, gap in heard]
     scripted = [t for t in call.turns if t.label != MEASURE_LINE][:turns]
     answered = [
         t.voice_to_voice_ms
@@ -118,6 +126,7 @@ def call_figures(
     measure = next((t for t in call.turns if t.label == MEASURE_LINE), None)
     if measure is None or measure.started_at is None or measure.last_voiced_at is None:
         return figures
+    figures.heard_gaps_in_measure_ms = [gap for t, gap in heard if t >= measure.started_at]
     figures.listening = (
         origin + measure.started_at + LISTEN_MARGIN_SECS[0],
         origin + measure.last_voiced_at - LISTEN_MARGIN_SECS[1],
