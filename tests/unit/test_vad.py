@@ -132,3 +132,37 @@ def test_calls_share_one_session_but_keep_their_own_state() -> None:
     first.set_sample_rate(RATE)
     first.voice_confidence(np.full(512, 1000, np.int16).tobytes())
     assert first._model._state is not second._model._state
+
+
+def _controller_events(analyzer: VADAnalyzer, pcm: bytes, chunk_ms: int) -> list[VADState]:
+    """Speech starts and stops as Pipecat's VAD controller reports them, fed `chunk_ms` at a
+    time: it acts only on SPEAKING or QUIET, once per call."""
+    analyzer.set_sample_rate(RATE)
+    size = RATE * chunk_ms // 1000 * 2
+    seen, events = QUIET, []
+    for i in range(0, len(pcm), size):
+        state = analyzer._run_analyzer(pcm[i : i + size])
+        if state != seen and state in (SPEAKING, QUIET):
+            events.append(state)
+            seen = state
+    return events
+
+
+def test_chunks_of_several_windows_find_the_same_words_and_pauses_as_20_ms_frames() -> None:
+    """With 100 ms chunks, Pipecat checks its thresholds after three windows at once, so a
+    short word or pause that crossed one mid-chunk could be undone before the check."""
+    words = [_speech("yes"), _silence(0.25), _speech("no"), _silence(0.6), _speech("ok")]
+    rng = np.random.default_rng(3)
+    ours_differ, pipecats_differ = 0, 0
+    for offset in range(0, 512, 32):  # the words' phase against the VAD's 512-sample windows
+        pcm = np.frombuffer(
+            b"".join([_silence(0.5 + offset / RATE), *words, _silence(0.8)]), np.int16
+        )
+        noise = rng.integers(-200, 200, pcm.size)
+        line = np.clip(pcm + noise, -32768, 32767).astype(np.int16).tobytes()
+        framed = _controller_events(SharedSileroVADAnalyzer(), line, 20)
+        assert framed.count(SPEAKING) >= 2  # the words are there to find
+        ours_differ += _controller_events(SharedSileroVADAnalyzer(), line, 100) != framed
+        pipecats_differ += _controller_events(SileroVADAnalyzer(), line, 100) != framed
+    assert ours_differ == 0
+    assert pipecats_differ > 0  # for contrast: Pipecat's own analyzer, fed the same chunks

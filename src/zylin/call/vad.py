@@ -60,6 +60,8 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
         self._low_confidence_windows = 0
         self._quiet_windows = 0
         self._skipped: deque[bytes] = deque(maxlen=REPLAY_WINDOWS)
+        self._reported = VADState.QUIET  # what Pipecat's VAD controller last acted on
+        self._unreported: deque[VADState] = deque()  # speech starts and stops it has not seen
 
     def voice_confidence(self, buffer: bytes) -> float:
         """Silero's score, skipped on line silence: inference is most of a listening call's
@@ -82,6 +84,33 @@ class SharedSileroVADAnalyzer(SileroVADAnalyzer):
             window = np.frombuffer(self._skipped.popleft(), np.int16)
             self._model(window.astype(np.float32) / 32768.0, self.sample_rate)
         return super().voice_confidence(buffer)
+
+    def _run_analyzer(self, buffer: bytes) -> VADState:
+        """Pipecat's analysis, one window at a time, so a chunk of several windows decides as
+        20 ms frames do.
+
+        Pipecat checks its start and stop thresholds once per call, after all the call's
+        windows: with 100 ms chunks (three windows) a short word that reached the start
+        threshold mid-chunk was undone by a quiet window before the check, and a short pause
+        likewise (a 192 ms word was missed at 21 of 32 phases). Its VAD controller acts only on
+        the state returned, so each speech start or stop is returned once, in order, one call
+        late when two fall in one call.
+        """
+        pending = self._vad_buffer + buffer
+        size = self._vad_frames_num_bytes
+        usable = len(pending) - len(pending) % size
+        self._vad_buffer = b""
+        state = self._vad_state
+        for start in range(0, usable, size):
+            state = super()._run_analyzer(pending[start : start + size])
+            last = self._unreported[-1] if self._unreported else self._reported
+            if state in (VADState.SPEAKING, VADState.QUIET) and state != last:
+                self._unreported.append(state)
+        self._vad_buffer = pending[usable:]
+        if self._unreported:
+            self._reported = self._unreported.popleft()
+            return self._reported
+        return state
 
     async def analyze_audio(self, buffer: bytes) -> VADState:
         """Score on the event loop, not in Pipecat's thread pool: one 32 ms window takes a
