@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from bot import PIPELINE_IN_RATE
 from devtools.caller import SimulatedCall
 from devtools.fakes._base import wait_until
 from tests.harness import AUTH_TOKEN, Fakes, RunningServer
 
-PIPELINE_BYTES_PER_MS = 16000 * 2 // 1000  # 16 kHz, 16-bit mono
+PIPELINE_BYTES_PER_MS = PIPELINE_IN_RATE * 2 // 1000  # 16-bit mono
 
 
 async def test_deepgram_gets_the_callers_audio_in_chunks_of_the_set_length(

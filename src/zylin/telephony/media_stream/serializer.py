@@ -40,8 +40,8 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     processors use; REST hang-up is skipped when `should_hang_up()` says the call moved on
     (transferred, or the caller already hung up).
 
-    The caller's audio is upsampled at once, message by message (see `__init__`), and goes
-    into the pipeline in chunks of `audio_chunk_ms` (AUDIO_IN_CHUNK_MS): the held messages
+    The caller's audio (upsampled at once, message by message, if the pipeline's rate is not
+    the line's; see `__init__`) goes into the pipeline in chunks of `audio_chunk_ms` (AUDIO_IN_CHUNK_MS): the held messages
     become no frame at all, so they cost no queue hop anywhere. The audio resamplers keep
     their history however long the gap between two messages, unless `params` says otherwise.
     Twilio streams without pause (silence included), so a gap is a late delivery, never a new
@@ -65,10 +65,12 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         if "resampler_clear_after_secs" not in params.model_fields_set:
             params = params.model_copy(update={"resampler_clear_after_secs": None})
         super().__init__(*args, params=params, **kwargs)
+        # Only used when the pipeline's input rate is not the line's 8 kHz (Zylin's is).
         # Pipecat's stream resampler (soxr, very high quality) held the caller's 20 ms messages
         # back and let ~95 ms out at a time, 22-97 ms late (60 ms on average, measured), so
         # the VAD and Deepgram heard the caller stop that much later. Quick quality passes each
-        # message on at once; how much goes into the pipeline at a time is `audio_chunk_ms`.
+        # message on at once, at the price of images above 4 kHz (-6 dB for a 3.4 kHz tone);
+        # how much goes into the pipeline at a time is `audio_chunk_ms`.
         self._input_resampler = SOXRStreamAudioResampler(
             quality="QQ", clear_after_secs=params.resampler_clear_after_secs
         )
