@@ -41,9 +41,11 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
     (transferred, or the caller already hung up).
 
     The caller's audio (upsampled at once, message by message, if the pipeline's rate is not
-    the line's; see `__init__`) goes into the pipeline in chunks of `audio_chunk_ms` (AUDIO_IN_CHUNK_MS): the held messages
-    become no frame at all, so they cost no queue hop anywhere. The audio resamplers keep
-    their history however long the gap between two messages, unless `params` says otherwise.
+    the line's; see `__init__`) goes into the pipeline in chunks of `audio_chunk_ms`
+    (AUDIO_IN_CHUNK_MS): the held messages become no frame at all, so they cost no queue hop
+    anywhere. A `dtmf` or `mark` may so overtake up to one chunk of earlier audio; nothing that
+    reads them times them that finely. The audio resamplers keep their history however long
+    the gap between two messages, unless `params` says otherwise.
     Twilio streams without pause (silence included), so a gap is a late delivery, never a new
     stream; Pipecat's default (clear after 0.2 s) dropped samples at every such stall, and a
     busy server then missed short replies ("yes please") in the VAD.
