@@ -126,7 +126,8 @@ def call_figures(
     measure = next((t for t in call.turns if t.label == MEASURE_LINE), None)
     if measure is None or measure.started_at is None or measure.last_voiced_at is None:
         return figures
-    figures.heard_gaps_in_measure_ms = [gap for t, gap in heard if t >= measure.started_at]
+    reply_at = measure.first_reply_at if measure.first_reply_at is not None else measure.started_at
+    figures.heard_gaps_in_measure_ms = [gap for t, gap in heard if t > reply_at]
     figures.listening = (
         origin + measure.started_at + LISTEN_MARGIN_SECS[0],
         origin + measure.last_voiced_at - LISTEN_MARGIN_SECS[1],

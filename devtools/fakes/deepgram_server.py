@@ -166,6 +166,7 @@ class DeepgramFake(FakeServer):
             "keepalive_count": self.keepalive_count,
             "close_stream_count": self.close_stream_count,
             "audio_bytes": self.audio_bytes,
+            "audio_messages": self.audio_messages,
             "interims_sent": self.interims_sent,
             "finals_sent": self.finals_sent,
         }

@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     audio_send_ahead_ms: int = Field(default=300, ge=0, le=2000)
     # The caller's audio crosses the pipeline in chunks this long (Twilio sends 20 ms): longer
     # chunks cost a listening call less CPU, shorter ones hear the caller stop sooner.
-    audio_in_chunk_ms: int = Field(default=100, ge=20, le=200)
+    audio_in_chunk_ms: int = Field(default=100, ge=20, le=160)
 
     # Owner's API.
     admin_token: SecretStr | None = None
@@ -150,6 +150,14 @@ class Settings(BaseSettings):
         ):
             if value.startswith(prefix):
                 return driver + value[len(prefix) :]
+        return value
+
+    @field_validator("audio_in_chunk_ms")
+    @classmethod
+    def _whole_messages(cls, value: int) -> int:
+        """Twilio sends 20 ms a message, so another length would silently round up."""
+        if value % 20:
+            raise ValueError("AUDIO_IN_CHUNK_MS must be a multiple of 20 (Twilio's message)")
         return value
 
     @property

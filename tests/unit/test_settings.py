@@ -109,3 +109,10 @@ async def test_a_cloud_engine_chosen_without_its_key_stops_start_up(
     with pytest.raises(ValueError, match=named):
         async with open_app_state(s, build_worker=build_worker):
             pass
+
+
+@pytest.mark.parametrize("chunk_ms", [30, 50, 110])
+def test_an_audio_chunk_that_is_not_whole_twilio_messages_is_refused(chunk_ms: int) -> None:
+    with pytest.raises(ValueError, match="multiple of 20"):
+        Settings(_env_file=None, audio_in_chunk_ms=chunk_ms)
+    assert Settings(_env_file=None, audio_in_chunk_ms=chunk_ms + 10).audio_in_chunk_ms % 20 == 0

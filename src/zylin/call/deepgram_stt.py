@@ -75,7 +75,7 @@ def send_uncompressed(connection: object) -> None:
     websocket = getattr(connection, "_websocket", None)
     extensions = getattr(websocket, "extensions", None)
     if not isinstance(extensions, list):
-        logger.debug("Deepgram socket without a websockets extension list: sends unchanged")
+        logger.warning("Deepgram socket without a websockets extension list: sends unchanged")
         return
     websocket.extensions = [  # type: ignore[union-attr]
         _DecodeOnly(ext) if ext.name == "permessage-deflate" else ext for ext in extensions
