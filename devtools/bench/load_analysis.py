@@ -63,17 +63,11 @@ def utterances(arrivals: list[float], boundaries: list[float]) -> list[list[floa
     return out
 
 
-def heard_gaps_within(
-    arrivals: list[float], dry_secs: list[float], boundaries: list[float], over_ms: float
-) -> list[float]:
-    """Silences longer than `over_ms` that the caller heard inside one utterance, in ms."""
-    return [gap for _, gap in heard_gaps_at(arrivals, dry_secs, boundaries, over_ms)]
-
-
 def heard_gaps_at(
     arrivals: list[float], dry_secs: list[float], boundaries: list[float], over_ms: float
 ) -> list[tuple[float, float]]:
-    """(arrival of the media that ended it, ms) of each gap `heard_gaps_within` counts."""
+    """Silences longer than `over_ms` that the caller heard inside one utterance: (arrival of
+    the media that ended it, ms)."""
     bounds = sorted(boundaries)
     return [
         (arrivals[i], dry_secs[i] * 1000)

@@ -11,7 +11,6 @@ from devtools.bench.load_analysis import (
     common_window,
     gaps_within,
     heard_gaps_at,
-    heard_gaps_within,
     utterances,
 )
 from devtools.bench.load_report import COLUMNS, LoadResult, percentile, row
@@ -35,16 +34,10 @@ def test_a_gap_is_heard_only_when_playback_ran_dry_inside_an_utterance() -> None
     arrivals = [0.00, 0.30, 0.60, 2.00, 2.50]
     dry = [0.0, 0.0, 0.25, 1.2, 0.45]  # sent ahead, then late by 250 ms; a new reply; late again
     marks = [1.0]
-    gaps = heard_gaps_within(arrivals, dry, marks, over_ms=100)
-    assert [round(g) for g in gaps] == [250, 450]  # the silence between replies is not a gap
+    gaps = heard_gaps_at(arrivals, dry, marks, over_ms=100)
+    assert [round(g) for _, g in gaps] == [250, 450]  # the silence between replies is not a gap
+    assert [t for t, _ in gaps] == [0.60, 2.50]  # each told with the arrival that ended it
     assert gaps_within(arrivals, marks, over_ms=100) == approx([300, 300, 500])
-
-
-def test_each_heard_gap_is_told_with_the_arrival_that_ended_it() -> None:
-    arrivals = [0.00, 0.30, 0.60, 2.00, 2.50]
-    dry = [0.0, 0.0, 0.25, 1.2, 0.45]
-    gaps = heard_gaps_at(arrivals, dry, [1.0], over_ms=100)
-    assert [(t, round(g)) for t, g in gaps] == [(0.60, 250), (2.50, 450)]
 
 
 def test_common_window_is_the_overlap_or_nothing() -> None:
