@@ -67,7 +67,6 @@ class ZylinTwilioSerializer(TwilioFrameSerializer):
         if "resampler_clear_after_secs" not in params.model_fields_set:
             params = params.model_copy(update={"resampler_clear_after_secs": None})
         super().__init__(*args, params=params, **kwargs)
-        # Only used when the pipeline's input rate is not the line's 8 kHz (Zylin's is).
         # Pipecat's stream resampler (soxr, very high quality) held the caller's 20 ms messages
         # back and let ~95 ms out at a time, 22-97 ms late (60 ms on average, measured), so
         # the VAD and Deepgram heard the caller stop that much later. Quick quality passes each
